@@ -1,0 +1,1 @@
+//! Billing model of WhatsApp traffic. Filled by issue 8; nothing here yet.

@@ -1,0 +1,1 @@
+//! Automation rules. Filled by issue 7; nothing here yet.

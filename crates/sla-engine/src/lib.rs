@@ -1,0 +1,1 @@
+//! Service-level agreements. Filled by issue 6; nothing here yet.

@@ -1,0 +1,128 @@
+//! The storage port: the one trait every database adapter implements, the rows it speaks in,
+//! and its error type.
+//!
+//! This crate knows no SQL and no database driver. `store-sqlite` and `store-postgres` implement
+//! [`Store`]; `store-tests` is the conformance suite both must pass, so the two behave alike.
+//!
+//! Instants cross this boundary as [`time::OffsetDateTime`]; adapters store them as Unix
+//! milliseconds (UTC), which is portable, indexable and identical in both databases.
+
+mod error;
+mod types;
+
+pub use error::{StoreError, StoreResult};
+pub use types::*;
+
+use async_trait::async_trait;
+use ticketing_core::{AccountId, Plan};
+use time::{Duration, OffsetDateTime};
+
+/// Everything wadesk persists. Implementations must be safe to share between tasks and, for
+/// PostgreSQL, between processes: every method is atomic on its own.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    // ---------------------------------------------------------------- webhook inbox
+
+    /// Stores a batch of raw webhook bodies durably, in one transaction (one commit, one flush),
+    /// and returns their ids in the order given. When this returns `Ok`, every body in the batch
+    /// survives a crash; when it returns `Err`, none of them was stored.
+    async fn insert_deliveries(&self, batch: &[NewDelivery]) -> StoreResult<Vec<DeliveryId>>;
+
+    /// Leases up to `limit` deliveries that are pending and due (`next_attempt_at <= now`), or
+    /// whose previous lease has expired, oldest first. Each claim increments `attempts`.
+    /// Two concurrent callers never receive the same delivery while its lease holds.
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>>;
+
+    /// Finishes a leased delivery atomically: records `events` (each at most once across the
+    /// whole database, by [`NewEvent::key`]; keys already present are skipped) and sets the
+    /// delivery's outcome. Fails with [`StoreError::LeaseLost`] and changes nothing when
+    /// `worker` no longer holds the lease.
+    async fn complete_delivery(
+        &self,
+        id: DeliveryId,
+        worker: &str,
+        completion: &DeliveryCompletion,
+        now: OffsetDateTime,
+    ) -> StoreResult<CompletionReport>;
+
+    /// Gives a leased delivery back after a transient failure: it stays pending, keeps `error`
+    /// for admins, and becomes claimable again at `retry_at`.
+    async fn release_delivery(
+        &self,
+        id: DeliveryId,
+        worker: &str,
+        error: &str,
+        retry_at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// One delivery with its body.
+    async fn get_delivery(&self, id: DeliveryId) -> StoreResult<Delivery>;
+
+    /// Deliveries without their bodies, newest first.
+    async fn list_deliveries(&self, filter: &DeliveryFilter, page: Page) -> StoreResult<Vec<DeliverySummary>>;
+
+    /// Puts a finished delivery (quarantined, unrouted or processed) back to pending so the job
+    /// loop processes it again. Events it already recorded are not doubled.
+    async fn requeue_delivery(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<()>;
+
+    /// Counts for health and metrics.
+    async fn inbox_stats(&self) -> StoreResult<InboxStats>;
+
+    /// Recorded events with `id > after`, in id order.
+    async fn list_events(&self, after: Option<EventId>, limit: u32) -> StoreResult<Vec<Event>>;
+
+    // ---------------------------------------------------------------- accounts and agents
+
+    /// Creates an account with a first admin agent, atomically.
+    async fn create_account(
+        &self,
+        name: &str,
+        plan: Plan,
+        admin: &NewAgent,
+        now: OffsetDateTime,
+    ) -> StoreResult<(Account, Agent)>;
+
+    /// When no agent exists at all, creates an account on plan `growth` with `admin` as its
+    /// admin and returns it; otherwise returns `None` and changes nothing. Safe when several
+    /// processes start at once: exactly one of them creates the account.
+    async fn bootstrap_account(
+        &self,
+        name: &str,
+        admin: &NewAgent,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(Account, Agent)>>;
+
+    /// One account.
+    async fn get_account(&self, id: AccountId) -> StoreResult<Account>;
+
+    /// Changes an account's plan; data is kept whatever the plan.
+    async fn set_account_plan(&self, id: AccountId, plan: Plan, now: OffsetDateTime) -> StoreResult<Account>;
+
+    /// The agent whose API key hashes to `api_key_hash`, if any.
+    async fn find_agent_by_api_key_hash(&self, api_key_hash: &str) -> StoreResult<Option<Agent>>;
+
+    // ---------------------------------------------------------------- WhatsApp numbers
+
+    /// Connects a number to an account. Fails with [`StoreError::Conflict`] when the
+    /// `phone_number_id` is already connected (to any account) and with
+    /// [`StoreError::LimitReached`] when the account already holds `max_per_account` numbers;
+    /// the check and the insert are one atomic step.
+    async fn connect_number(
+        &self,
+        number: &NewNumber,
+        max_per_account: u32,
+        now: OffsetDateTime,
+    ) -> StoreResult<WaNumber>;
+
+    /// The numbers of one account, in id order.
+    async fn list_numbers(&self, account: AccountId) -> StoreResult<Vec<WaNumber>>;
+
+    /// The connected number with Meta's `phone_number_id`, whatever its account.
+    async fn find_number_by_phone_number_id(&self, phone_number_id: &str) -> StoreResult<Option<WaNumber>>;
+}

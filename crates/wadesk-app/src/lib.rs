@@ -1,0 +1,1 @@
+//! Wiring: HTTP, jobs, configuration.

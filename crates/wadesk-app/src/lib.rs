@@ -1,1 +1,189 @@
-//! Wiring: HTTP, jobs, configuration.
+//! wadesk's wiring: configuration, the HTTP server (webhook receiver, REST API, health and
+//! metrics), the background jobs, and the command line of the two binaries.
+//!
+//! This is the crate that knows HTTP and picks the database; the domain crates
+//! (`ticketing-core`, `sla-engine`, `rules-engine`, `billing-model`) know neither. Embed wadesk in
+//! your own program with [`Wadesk::open`] and [`Wadesk::serve`], or run `wadesk-server`.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod inbox;
+pub mod ingest;
+pub mod jobs;
+pub mod metrics;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use rand::RngCore;
+use store::{NewAgent, Store, StoreError};
+use tokio::{net::TcpListener, sync::Notify};
+use tokio_util::sync::CancellationToken;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{Config, ConfigError};
+
+/// What can stop wadesk from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A configuration variable is unusable.
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated, or failed.
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    /// Listening or serving failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The command line was wrong.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Opens the database a URL names: `sqlite://PATH` (created if missing) or `postgres://…`.
+/// Migrations run before this returns.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(store_postgres::PostgresStore::connect(url).await?))
+    } else {
+        Ok(Arc::new(store_sqlite::SqliteStore::connect(url).await?))
+    }
+}
+
+/// A new API key: 32 random bytes, hex. Shown once; only its hash is stored.
+pub fn new_api_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// An opened wadesk: the database, the clock and the configuration.
+#[derive(Debug, Clone)]
+pub struct Wadesk {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// Configuration.
+    pub config: Arc<Config>,
+}
+
+impl Wadesk {
+    /// Opens the configured database (running migrations) and, when
+    /// `WADESK_BOOTSTRAP_API_KEY` is set and no agent exists yet, creates account 1 with an admin
+    /// agent holding that key.
+    pub async fn open(config: Config) -> Result<Self, AppError> {
+        let store = open_store(&config.database_url).await?;
+        Self::with_store(config, store, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Wadesk::open`], with a database and clock of the caller's (tests use this).
+    pub async fn with_store(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Self, AppError> {
+        if let Some(key) = config.bootstrap_api_key.as_deref() {
+            let admin = NewAgent {
+                name: "Administrator".into(),
+                email: "admin@localhost".into(),
+                role: ticketing_core::Role::Admin,
+                api_key_hash: http::hash_api_key(key),
+            };
+            if let Some((account, agent)) = store.bootstrap_account("wadesk", &admin, clock.now()).await? {
+                tracing::info!(account = %account.id, agent = %agent.id, "bootstrap account created");
+            }
+        }
+        Ok(Self { store, clock, config: Arc::new(config) })
+    }
+
+    /// Serves HTTP on `listener` (and, unless `WADESK_RUN_JOBS=false`, runs the background jobs)
+    /// until `shutdown` is cancelled. In-flight requests finish; the job loop stops between
+    /// deliveries.
+    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), AppError> {
+        let stored = Arc::new(Notify::new());
+        let (ingestor, writer) = ingest::Ingestor::spawn(self.store.clone(), stored.clone());
+        let jobs = self.config.run_jobs.then(|| {
+            tokio::spawn(jobs::run_inbox(
+                self.store.clone(),
+                self.clock.clone(),
+                jobs::InboxSettings::new("server"),
+                stored.clone(),
+                shutdown.clone(),
+            ))
+        });
+        let state = http::AppState {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            ingestor,
+            config: self.config.clone(),
+            metrics: metrics::Metrics::install(),
+        };
+        let app = http::router(state);
+        let addr = listener.local_addr().ok();
+        tracing::info!(?addr, run_jobs = self.config.run_jobs, "wadesk-server listening");
+        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await;
+        // Every request handler is done, so every ingest handle is gone: the writer drains and ends.
+        let _ = writer.await;
+        shutdown.cancel();
+        if let Some(jobs) = jobs {
+            let _ = jobs.await;
+        }
+        tracing::info!("wadesk-server stopped");
+        served.map_err(|source| AppError::Io { context: "serving HTTP".into(), source })
+    }
+
+    /// Runs the background jobs only (what `wadesk-worker` does) until `shutdown` is cancelled.
+    pub async fn run_jobs(self, shutdown: CancellationToken) -> Result<(), AppError> {
+        jobs::run_inbox(self.store, self.clock, jobs::InboxSettings::new("worker"), Arc::new(Notify::new()), shutdown)
+            .await;
+        Ok(())
+    }
+}
+
+/// Binds the configured listen address.
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {
+    TcpListener::bind(addr).await.map_err(|source| AppError::Io { context: format!("listening on {addr}"), source })
+}
+
+/// A token cancelled on SIGINT or SIGTERM.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error.message = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    t.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutdown requested");
+        t.cancel();
+    });
+    token
+}
+
+/// Installs the `tracing` subscriber: `RUST_LOG` filters (default `info`), and
+/// `WADESK_LOG_FORMAT=json` gives JSON lines.
+pub fn init_tracing() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("WADESK_LOG_FORMAT").map(|v| v == "json").unwrap_or(false);
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}

@@ -1,0 +1,64 @@
+//! The HTTP surface: the webhook receiver, the REST API, health and metrics.
+
+mod api;
+mod deliveries;
+mod numbers;
+mod ops;
+mod webhook;
+
+pub use api::{ApiError, Caller, FieldError};
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+};
+use store::Store;
+
+use crate::{clock::Clock, config::Config, ingest::Ingestor, metrics::Metrics};
+
+/// Meta's webhook payloads are at most 3 MB; anything larger is refused with 413.
+pub const MAX_WEBHOOK_BODY: usize = 3 * 1024 * 1024;
+/// REST API request bodies are small JSON documents.
+pub const MAX_API_BODY: usize = 1024 * 1024;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// Group commit for webhook bodies.
+    pub ingestor: Ingestor,
+    /// Configuration.
+    pub config: Arc<Config>,
+    /// Prometheus.
+    pub metrics: Metrics,
+}
+
+/// All routes.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/whatsapp/numbers", post(numbers::create).get(numbers::list))
+        .route("/whatsapp/webhook_deliveries", get(deliveries::list))
+        .route("/whatsapp/webhook_deliveries/{id}", get(deliveries::show))
+        .route("/whatsapp/webhook_deliveries/{id}/reprocess", post(deliveries::reprocess))
+        .fallback(api::not_found)
+        .layer(DefaultBodyLimit::max(MAX_API_BODY));
+    Router::new()
+        .route(
+            "/webhooks/whatsapp",
+            get(webhook::handshake)
+                .post(webhook::receive)
+                .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
+        )
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .nest("/api/v2", api)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .with_state(state)
+}

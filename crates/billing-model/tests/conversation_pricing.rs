@@ -2,6 +2,7 @@
 //! `usd-cbp-2022` (business/user-initiated, 1,000 free of any category),
 //! `usd-cbp-2023-06` (marketing/utility/authentication/service, 1,000 free service) and
 //! `usd-cbp-2024-11` (service free).
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Market lookup: longest prefix first, NANP area codes, dated changes.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
 use billing_model::*;
 use time::macros::date;

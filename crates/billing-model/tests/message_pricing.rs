@@ -1,6 +1,7 @@
 //! Per-message pricing (from 2025-07-01): sample cards `usd-pmp-2026-01`, `inr-pmp-2026-01`,
 //! `eur-pmp-2026-07`, `eur-pmp-2026-10`, plus small inline cards for tier and card-change
 //! boundaries.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Property tests: statements do not depend on the order or duplication of facts; totals equal
 //! the sum of lines; nothing is negative; the streaming biller agrees with the ledger replay.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
 mod common;
 
@@ -129,6 +130,15 @@ fn scenario() -> impl Strategy<Value = (usize, i8, Vec<Fact>)> {
     })
 }
 
+/// A replay event: time, rank (inbound first), id, and the fact.
+type Event = (
+    OffsetDateTime,
+    u8,
+    String,
+    Option<InboundMessage>,
+    Option<Delivery>,
+);
+
 fn engine(offset_hours: i8) -> Engine {
     Engine::new(RateBook::sample(), MarketTable::meta(), Currency::USD)
         .with_offset(UtcOffset::from_hms(offset_hours, 0, 0).unwrap())
@@ -235,7 +245,7 @@ proptest! {
     fn the_streaming_biller_agrees_with_the_ledger((_era, hours, facts) in scenario()) {
         let e = engine(hours);
         let l = ledger_of(&facts);
-        let mut events: Vec<(OffsetDateTime, u8, String, Option<InboundMessage>, Option<Delivery>)> =
+        let mut events: Vec<Event> =
             l.inbound()
                 .map(|m| (m.at, 0, m.message_id.to_string(), Some(m.clone()), None))
                 .collect();

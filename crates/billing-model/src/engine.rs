@@ -49,6 +49,7 @@ pub struct Charge {
     /// The customer.
     pub recipient: CustomerId,
     /// Delivery time of that message.
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// The billing month of `at`.
     pub month: BillingMonth,
@@ -114,6 +115,7 @@ pub struct Discrepancy {
     /// The business number.
     pub number: PhoneNumberId,
     /// Delivery time.
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// Billing month.
     pub month: BillingMonth,
@@ -150,6 +152,7 @@ pub struct Issue {
     /// The business number.
     pub number: PhoneNumberId,
     /// Delivery time.
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// Billing month.
     pub month: BillingMonth,

@@ -33,6 +33,7 @@ pub struct InboundMessage {
     /// The inbound `wamid` (de-duplication key).
     pub message_id: MessageId,
     /// The WhatsApp timestamp of the message.
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// Set when the message came from a free entry point.
     pub entry_point: Option<EntryPoint>,
@@ -91,6 +92,7 @@ pub struct StatusUpdate {
     /// The status.
     pub status: DeliveryStatus,
     /// The status timestamp.
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// What was sent, when the caller knows it (its own send records); else Meta's category is
     /// used.
@@ -114,6 +116,7 @@ pub struct Delivery {
     /// The customer's `wa_id`.
     pub recipient: CustomerId,
     /// When it was delivered (earliest of `delivered`, `read`, `played`).
+    #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
     /// What was sent, if known.
     pub kind: Option<MessageKind>,

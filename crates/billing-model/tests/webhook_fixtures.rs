@@ -145,6 +145,10 @@ fn meta_pmp_example_priced_from_its_sent_status() {
             card: PricingModel::Cbp
         }]
     );
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["discrepancies"][0]["at"], "2025-06-15T23:27:58Z");
+    assert_eq!(json["discrepancies"][0]["kind"]["kind"], "pricing_model");
+    assert_eq!(json["discrepancies"][0]["kind"]["meta"], "PMP");
 }
 
 #[test]

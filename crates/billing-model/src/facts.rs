@@ -1,0 +1,258 @@
+//! What the model is fed: inbound customer messages and outbound status updates, and the
+//! [`Ledger`] that collects them in any order, de-duplicated.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::category::{MessageKind, MetaConversation, MetaPricing};
+use crate::ids::{CustomerId, MessageId, PhoneNumberId, WabaId};
+
+/// A free entry point: a customer message that came from one of these opens a 72-hour free
+/// window if the business replies within 24 hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryPoint {
+    /// A click-to-WhatsApp ad (`referral.source_type = "ad"`). Boosted posts do not qualify.
+    ClickToWhatsAppAd,
+    /// A Facebook Page call-to-action button.
+    FacebookPageButton,
+}
+
+/// A message from a customer to a business number. It opens (or resets) the 24-hour customer
+/// service window.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct InboundMessage {
+    /// The WhatsApp Business Account of the number.
+    pub waba: WabaId,
+    /// The business number it was sent to.
+    pub number: PhoneNumberId,
+    /// The customer (`wa_id`).
+    pub customer: CustomerId,
+    /// The inbound `wamid` (de-duplication key).
+    pub message_id: MessageId,
+    /// The WhatsApp timestamp of the message.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// Set when the message came from a free entry point.
+    pub entry_point: Option<EntryPoint>,
+}
+
+/// `status` of a status webhook. Ordered `sent < delivered < read < played < failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Left Meta's servers.
+    Sent,
+    /// Delivered to the device: this is what Meta bills.
+    Delivered,
+    /// Read (implies delivered; Meta may send `read` without `delivered`).
+    Read,
+    /// A voice message was played (implies delivered).
+    Played,
+    /// Not delivered.
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// Whether the status implies the message was delivered.
+    pub const fn implies_delivery(&self) -> bool {
+        matches!(
+            self,
+            DeliveryStatus::Delivered | DeliveryStatus::Read | DeliveryStatus::Played
+        )
+    }
+
+    /// Preference when statuses of one message disagree: delivery-implying statuses first
+    /// (they carry the `pricing` object Meta bills by), then `sent`, then `failed`.
+    const fn preference(&self) -> u8 {
+        match self {
+            DeliveryStatus::Delivered => 0,
+            DeliveryStatus::Read => 1,
+            DeliveryStatus::Played => 2,
+            DeliveryStatus::Sent => 3,
+            DeliveryStatus::Failed => 4,
+        }
+    }
+}
+
+/// One status webhook of an outbound message (every message of a connected number, whether or
+/// not wadesk sent it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct StatusUpdate {
+    /// The WhatsApp Business Account of the number.
+    pub waba: WabaId,
+    /// The business number that sent the message.
+    pub number: PhoneNumberId,
+    /// The outbound `wamid`.
+    pub message_id: MessageId,
+    /// `recipient_id`: the customer's `wa_id`.
+    pub recipient: CustomerId,
+    /// The status.
+    pub status: DeliveryStatus,
+    /// The status timestamp.
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// What was sent, when the caller knows it (its own send records); else Meta's category is
+    /// used.
+    pub kind: Option<MessageKind>,
+    /// Meta's `pricing` object, if the webhook had one.
+    pub pricing: Option<MetaPricing>,
+    /// Meta's `conversation` object, if the webhook had one.
+    pub conversation: Option<MetaConversation>,
+}
+
+/// A delivered outbound message: what the engine prices. Built from status updates by
+/// [`Ledger::deliveries`], or by the caller for a [`crate::Biller`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The WhatsApp Business Account of the number.
+    pub waba: WabaId,
+    /// The business number.
+    pub number: PhoneNumberId,
+    /// The outbound `wamid`.
+    pub message_id: MessageId,
+    /// The customer's `wa_id`.
+    pub recipient: CustomerId,
+    /// When it was delivered (earliest of `delivered`, `read`, `played`).
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// What was sent, if known.
+    pub kind: Option<MessageKind>,
+    /// Meta's `pricing` object, if any status of the message had one.
+    pub pricing: Option<MetaPricing>,
+    /// Meta's `conversation` object, if any status of the message had one.
+    pub conversation: Option<MetaConversation>,
+}
+
+/// One fact for the [`Ledger`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum Fact {
+    /// A customer message.
+    Inbound(InboundMessage),
+    /// A status webhook.
+    Status(StatusUpdate),
+}
+
+/// What [`Ledger::record`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// A new fact.
+    New,
+    /// Already known (same inbound id, or same outbound id and status): nothing changed.
+    Duplicate,
+    /// Same key, different content: the smaller fact (earliest timestamp first) is kept, so the
+    /// outcome does not depend on arrival order.
+    Replaced,
+}
+
+/// Facts of one billing account (one business portfolio: volume tiers count across it), in any
+/// order. De-duplicates inbound messages by id and status updates by (message id, status), so
+/// feeding a webhook twice changes nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ledger {
+    inbound: BTreeMap<MessageId, InboundMessage>,
+    statuses: BTreeMap<(MessageId, DeliveryStatus), StatusUpdate>,
+}
+
+impl Ledger {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a fact.
+    pub fn record(&mut self, fact: Fact) -> Recorded {
+        match fact {
+            Fact::Inbound(m) => self.record_inbound(m),
+            Fact::Status(s) => self.record_status(s),
+        }
+    }
+
+    /// Records a customer message.
+    pub fn record_inbound(&mut self, message: InboundMessage) -> Recorded {
+        keep_min(&mut self.inbound, message.message_id.clone(), message)
+    }
+
+    /// Records a status webhook.
+    pub fn record_status(&mut self, status: StatusUpdate) -> Recorded {
+        keep_min(
+            &mut self.statuses,
+            (status.message_id.clone(), status.status),
+            status,
+        )
+    }
+
+    /// Number of facts held (after de-duplication).
+    pub fn len(&self) -> usize {
+        self.inbound.len() + self.statuses.len()
+    }
+
+    /// Whether the ledger is empty.
+    pub fn is_empty(&self) -> bool {
+        self.inbound.is_empty() && self.statuses.is_empty()
+    }
+
+    /// The customer messages, by id.
+    pub fn inbound(&self) -> impl Iterator<Item = &InboundMessage> + '_ {
+        self.inbound.values()
+    }
+
+    /// The delivered outbound messages, one per message id: delivered at the earliest
+    /// delivery-implying status; identity, kind and Meta's objects taken from the first status
+    /// that has them in the order delivered, read, played, sent, failed. Messages with no
+    /// delivery-implying status (only sent, or failed) are not delivered and not billed.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        let mut out = Vec::new();
+        let mut group: Vec<&StatusUpdate> = Vec::new();
+        let mut iter = self.statuses.values().peekable();
+        while let Some(s) = iter.next() {
+            group.push(s);
+            if iter.peek().is_none_or(|n| n.message_id != s.message_id) {
+                if let Some(d) = consolidate(&mut group) {
+                    out.push(d);
+                }
+                group.clear();
+            }
+        }
+        out
+    }
+}
+
+fn keep_min<K: Ord, V: Ord>(map: &mut BTreeMap<K, V>, key: K, value: V) -> Recorded {
+    match map.get_mut(&key) {
+        None => {
+            map.insert(key, value);
+            Recorded::New
+        }
+        Some(existing) if *existing == value => Recorded::Duplicate,
+        Some(existing) => {
+            if value < *existing {
+                *existing = value;
+            }
+            Recorded::Replaced
+        }
+    }
+}
+
+fn consolidate(group: &mut [&StatusUpdate]) -> Option<Delivery> {
+    let at = group
+        .iter()
+        .filter(|s| s.status.implies_delivery())
+        .map(|s| s.at)
+        .min()?;
+    group.sort_by_key(|s| s.status.preference());
+    let first = group.first()?;
+    Some(Delivery {
+        waba: first.waba.clone(),
+        number: first.number.clone(),
+        message_id: first.message_id.clone(),
+        recipient: first.recipient.clone(),
+        at,
+        kind: group.iter().find_map(|s| s.kind),
+        pricing: group.iter().find_map(|s| s.pricing.clone()),
+        conversation: group.iter().find_map(|s| s.conversation.clone()),
+    })
+}

@@ -66,12 +66,22 @@ mod tests {
     #[test]
     fn good_handshake_echoes_challenge() {
         assert_eq!(
-            verify_subscription(Some("subscribe"), Some("tok"), Some("1158201444"), Some("tok")),
+            verify_subscription(
+                Some("subscribe"),
+                Some("tok"),
+                Some("1158201444"),
+                Some("tok")
+            ),
             Ok("1158201444".to_owned())
         );
         // Challenges are echoed verbatim, whatever they contain.
         assert_eq!(
-            verify_subscription(Some("subscribe"), Some("tok"), Some("abc-XYZ_0"), Some("tok")),
+            verify_subscription(
+                Some("subscribe"),
+                Some("tok"),
+                Some("abc-XYZ_0"),
+                Some("tok")
+            ),
             Ok("abc-XYZ_0".to_owned())
         );
     }
@@ -100,7 +110,14 @@ mod tests {
 
     #[test]
     fn wrong_or_missing_token_is_refused() {
-        for token in [None, Some(""), Some("to"), Some("tok "), Some("TOK"), Some("tokk")] {
+        for token in [
+            None,
+            Some(""),
+            Some("to"),
+            Some("tok "),
+            Some("TOK"),
+            Some("tokk"),
+        ] {
             assert_eq!(
                 verify_subscription(Some("subscribe"), token, Some("1"), Some("tok")),
                 Err(HandshakeError::TokenMismatch)

@@ -64,7 +64,11 @@ fn mac(secret: &[u8], body: &[u8]) -> HmacSha256 {
 /// assert!(wa_client::signature::verify_signature(b"app-secret", body, Some(&header)).is_ok());
 /// assert!(wa_client::signature::verify_signature(b"other", body, Some(&header)).is_err());
 /// ```
-pub fn verify_signature(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError> {
+pub fn verify_signature(
+    secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
     let hex_digest = header
         .trim()
@@ -122,7 +126,10 @@ mod tests {
 
     #[test]
     fn missing_header_is_refused() {
-        assert_eq!(verify_signature(SECRET, b"{}", None), Err(SignatureError::Missing));
+        assert_eq!(
+            verify_signature(SECRET, b"{}", None),
+            Err(SignatureError::Missing)
+        );
     }
 
     #[test]
@@ -147,7 +154,10 @@ mod tests {
         let variants = [
             "{\"text\": {\"body\": \"Olá 👍\"}, \"id\": \"wamid.1\"}".to_owned(),
             "{\"text\":{\"body\":\"Ol\\u00e1 \\ud83d\\udc4d\"},\"id\":\"wamid.1\"}".to_owned(),
-            serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(original).unwrap()).unwrap(),
+            serde_json::to_string_pretty(
+                &serde_json::from_str::<serde_json::Value>(original).unwrap(),
+            )
+            .unwrap(),
             format!("{original}\n"),
         ];
         for variant in &variants {
@@ -160,7 +170,10 @@ mod tests {
                 "{variant}"
             );
         }
-        assert_eq!(verify_signature(SECRET, original.as_bytes(), Some(&header)), Ok(()));
+        assert_eq!(
+            verify_signature(SECRET, original.as_bytes(), Some(&header)),
+            Ok(())
+        );
     }
 
     #[test]
@@ -188,7 +201,10 @@ mod tests {
             verify_signature(SECRET, body, Some(&format!("sha256={hex_part}00"))),
             Err(SignatureError::WrongLength(33))
         );
-        assert_eq!(verify_signature(SECRET, body, Some("")), Err(SignatureError::MissingPrefix));
+        assert_eq!(
+            verify_signature(SECRET, body, Some("")),
+            Err(SignatureError::MissingPrefix)
+        );
         assert_eq!(
             verify_signature(SECRET, body, Some("sha256=")),
             Err(SignatureError::WrongLength(0))
@@ -199,6 +215,9 @@ mod tests {
     fn empty_secret_still_signs_consistently() {
         let header = sign(b"", b"x");
         assert_eq!(verify_signature(b"", b"x", Some(&header)), Ok(()));
-        assert_eq!(verify_signature(b"k", b"x", Some(&header)), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify_signature(b"k", b"x", Some(&header)),
+            Err(SignatureError::Mismatch)
+        );
     }
 }

@@ -1,5 +1,8 @@
 //! Every webhook body under `tests/fixtures/` parses, re-serialises to exactly what it was, and is snapshotted.
 
+// Test helpers outside #[test] functions panic on broken fixtures on purpose.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,7 +15,10 @@ fn fixtures_dir() -> PathBuf {
 }
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -24,7 +30,10 @@ fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn rel(path: &Path) -> String {
-    path.strip_prefix(fixtures_dir()).unwrap().to_string_lossy().replace('\\', "/")
+    path.strip_prefix(fixtures_dir())
+        .unwrap()
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// pywa keeps its cases as `{case_name: notification}` bundles; these are not notifications themselves.
@@ -36,20 +45,36 @@ fn is_bundle(rel: &str) -> bool {
 /// notification too. Returns the number of items checked.
 fn assert_round_trip(name: &str, raw: &Value, parsed: &Notification) -> usize {
     let mut checked = 0;
-    assert_eq!(&serde_json::to_value(parsed).unwrap(), raw, "{name}: notification round trip");
+    assert_eq!(
+        &serde_json::to_value(parsed).unwrap(),
+        raw,
+        "{name}: notification round trip"
+    );
     for (ei, entry) in parsed.entry.iter().enumerate() {
         for (ci, change) in entry.changes.iter().enumerate() {
             let raw_value = &raw["entry"][ei]["changes"][ci]["value"];
-            assert_eq!(&serde_json::to_value(&change.value).unwrap(), raw_value, "{name}: change {ei}/{ci}");
+            assert_eq!(
+                &serde_json::to_value(&change.value).unwrap(),
+                raw_value,
+                "{name}: change {ei}/{ci}"
+            );
             checked += 1;
             let (messages, statuses) = match &change.value {
                 ChangeValue::Messages(v) => (&v.messages, &v.statuses[..]),
                 ChangeValue::SmbMessageEchoes(v) => (&v.message_echoes, &[][..]),
                 _ => continue,
             };
-            let key = if matches!(change.value, ChangeValue::SmbMessageEchoes(_)) { "message_echoes" } else { "messages" };
+            let key = if matches!(change.value, ChangeValue::SmbMessageEchoes(_)) {
+                "message_echoes"
+            } else {
+                "messages"
+            };
             for (mi, message) in messages.iter().enumerate() {
-                assert_eq!(&serde_json::to_value(message).unwrap(), &raw_value[key][mi], "{name}: message {mi}");
+                assert_eq!(
+                    &serde_json::to_value(message).unwrap(),
+                    &raw_value[key][mi],
+                    "{name}: message {mi}"
+                );
                 // The lead stores `to_value(message)` and re-reads it as a typed Message later.
                 let reread: wa_client::webhook::Message =
                     serde_json::from_value(serde_json::to_value(message).unwrap()).unwrap();
@@ -57,7 +82,11 @@ fn assert_round_trip(name: &str, raw: &Value, parsed: &Notification) -> usize {
                 checked += 1;
             }
             for (si, status) in statuses.iter().enumerate() {
-                assert_eq!(&serde_json::to_value(status).unwrap(), &raw_value["statuses"][si], "{name}: status {si}");
+                assert_eq!(
+                    &serde_json::to_value(status).unwrap(),
+                    &raw_value["statuses"][si],
+                    "{name}: status {si}"
+                );
                 let reread: wa_client::webhook::Status =
                     serde_json::from_value(serde_json::to_value(status).unwrap()).unwrap();
                 assert_eq!(&reread, status, "{name}: status {si} re-read");
@@ -72,7 +101,11 @@ fn assert_round_trip(name: &str, raw: &Value, parsed: &Notification) -> usize {
 fn describe(n: &Notification) -> String {
     let mut parts = Vec::new();
     for (_, change) in n.changes() {
-        let field = if change.field.is_empty() { "<no field>" } else { change.field.as_str() };
+        let field = if change.field.is_empty() {
+            "<no field>"
+        } else {
+            change.field.as_str()
+        };
         let desc = match &change.value {
             ChangeValue::Messages(v) => {
                 let mut items: Vec<String> = v
@@ -86,15 +119,29 @@ fn describe(n: &Notification) -> String {
                         format!("message:{}({case})", m.type_name())
                     })
                     .collect();
-                items.extend(v.statuses.iter().map(|s| format!("status:{}", s.status.as_str())));
-                items.extend(v.errors.iter().map(|e| format!("error:{}", e.code.unwrap_or_default())));
+                items.extend(
+                    v.statuses
+                        .iter()
+                        .map(|s| format!("status:{}", s.status.as_str())),
+                );
+                items.extend(
+                    v.errors
+                        .iter()
+                        .map(|e| format!("error:{}", e.code.unwrap_or_default())),
+                );
                 format!("Messages[{}]", items.join(","))
             }
             ChangeValue::SmbMessageEchoes(v) => format!(
                 "SmbMessageEchoes[{}]",
-                v.message_echoes.iter().map(|m| m.type_name().to_owned()).collect::<Vec<_>>().join(",")
+                v.message_echoes
+                    .iter()
+                    .map(|m| m.type_name().to_owned())
+                    .collect::<Vec<_>>()
+                    .join(",")
             ),
-            ChangeValue::AccountUpdate(v) => format!("AccountUpdate({})", v.event.as_deref().unwrap_or("")),
+            ChangeValue::AccountUpdate(v) => {
+                format!("AccountUpdate({})", v.event.as_deref().unwrap_or(""))
+            }
             ChangeValue::TemplateStatusUpdate(v) => {
                 format!("TemplateStatusUpdate({})", v.event.as_deref().unwrap_or(""))
             }
@@ -129,12 +176,22 @@ fn every_fixture_parses_round_trips_and_matches_its_snapshot() {
         if is_bundle(&name) {
             // Not a notification: {case: notification}. Every member must parse, and be the same JSON as the
             // split-out copy under cases*/ (which is parsed and snapshotted on its own).
-            let Value::Object(cases) = &raw else { panic!("{name}: bundle is not an object") };
-            assert!(parse_notification(&bytes).is_err(), "{name}: a bundle is not itself a notification");
+            let Value::Object(cases) = &raw else {
+                panic!("{name}: bundle is not an object")
+            };
+            assert!(
+                parse_notification(&bytes).is_err(),
+                "{name}: a bundle is not itself a notification"
+            );
             let stem = path.file_stem().unwrap().to_string_lossy();
-            let cases_dir = if name.contains("v18-legacy") { "pywa/cases-v18-legacy" } else { "pywa/cases" };
+            let cases_dir = if name.contains("v18-legacy") {
+                "pywa/cases-v18-legacy"
+            } else {
+                "pywa/cases"
+            };
             for (case, body) in cases {
-                let n = Notification::from_json(body.clone()).unwrap_or_else(|e| panic!("{name}#{case}: {e}"));
+                let n = Notification::from_json(body.clone())
+                    .unwrap_or_else(|e| panic!("{name}#{case}: {e}"));
                 items += assert_round_trip(&format!("{name}#{case}"), body, &n);
                 let split = fixtures_dir().join(format!("{cases_dir}/{stem}__{case}.json"));
                 let split: Value = serde_json::from_slice(&std::fs::read(&split).unwrap()).unwrap();
@@ -195,7 +252,12 @@ fn every_fixture_parses_round_trips_and_matches_its_snapshot() {
 
 #[test]
 fn fixture_sources_are_kept() {
-    for note in ["meta-docs/SOURCE.txt", "meta-docs/MANIFEST.tsv", "pywa/SOURCE.txt", "whatsapp-api-js/SOURCE.txt"] {
+    for note in [
+        "meta-docs/SOURCE.txt",
+        "meta-docs/MANIFEST.tsv",
+        "pywa/SOURCE.txt",
+        "whatsapp-api-js/SOURCE.txt",
+    ] {
         let text = std::fs::read_to_string(fixtures_dir().join(note)).unwrap();
         assert!(text.len() > 100, "{note} is empty");
     }
@@ -203,9 +265,17 @@ fn fixture_sources_are_kept() {
     let manifest = std::fs::read_to_string(fixtures_dir().join("meta-docs/MANIFEST.tsv")).unwrap();
     let mut files = Vec::new();
     json_files(&fixtures_dir().join("meta-docs"), &mut files);
-    let listed: BTreeMap<&str, ()> = manifest.lines().skip(1).filter_map(|l| l.split('\t').next()).map(|f| (f, ())).collect();
+    let listed: BTreeMap<&str, ()> = manifest
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').next())
+        .map(|f| (f, ()))
+        .collect();
     for f in files {
         let file = f.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(listed.contains_key(file.as_str()), "{file} not in MANIFEST.tsv");
+        assert!(
+            listed.contains_key(file.as_str()),
+            "{file} not in MANIFEST.tsv"
+        );
     }
 }

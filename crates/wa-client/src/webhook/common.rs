@@ -102,6 +102,9 @@ impl ErrorObject {
 pub(crate) fn expect_object(value: Value, what: &str) -> Result<Object, String> {
     match value {
         Value::Object(map) => Ok(map),
-        other => Err(format!("{what} is not a JSON object: {}", super::raw::kind(&other))),
+        other => Err(format!(
+            "{what} is not a JSON object: {}",
+            super::raw::kind(&other)
+        )),
     }
 }

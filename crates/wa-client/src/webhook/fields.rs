@@ -60,7 +60,11 @@ pub struct TemplateStatusUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_template_language: Option<String>,
     /// Reason; `Some(None)` when sent as `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
     pub reason: Option<Option<String>>,
     /// Template category.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,7 +136,11 @@ pub struct PhoneNumberNameUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_verified_name: Option<String>,
     /// Rejection reason; `Some(None)` when sent as `null`.
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "double_option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
     pub rejection_reason: Option<Option<String>>,
     /// Fields not modelled here, kept verbatim.
     #[serde(flatten)]

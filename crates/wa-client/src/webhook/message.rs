@@ -49,7 +49,8 @@ impl Message {
         let id = r.required_string("id", "message")?;
         let timestamp = match r.take("timestamp") {
             None => return Err("message: `timestamp` is missing".to_owned()),
-            Some(v) => serde_json::from_value::<Timestamp>(v).map_err(|e| format!("message: {e}"))?,
+            Some(v) => serde_json::from_value::<Timestamp>(v)
+                .map_err(|e| format!("message: `timestamp`: {e}"))?,
         };
         let from = r.string("from");
         let from_user_id = r.string("from_user_id");
@@ -165,7 +166,10 @@ impl MessageContent {
     /// Takes `type` and its object out of a message object.
     fn take(r: &mut Reader) -> Self {
         let Some(type_name) = r.string("type") else {
-            return Self::Unknown { type_name: None, body: None };
+            return Self::Unknown {
+                type_name: None,
+                body: None,
+            };
         };
         let body = r.take(&type_name);
         let parsed = match (type_name.as_str(), &body) {
@@ -189,7 +193,10 @@ impl MessageContent {
             ("request_welcome", None) => Some(Self::RequestWelcome),
             _ => None,
         };
-        parsed.unwrap_or(Self::Unknown { type_name: Some(type_name), body })
+        parsed.unwrap_or(Self::Unknown {
+            type_name: Some(type_name),
+            body,
+        })
     }
 
     /// Writes `type` and its object.
@@ -214,9 +221,11 @@ impl MessageContent {
         w.str("type", name);
         match self {
             Self::Text(b) => w.value(name, b),
-            Self::Image(b) | Self::Video(b) | Self::Audio(b) | Self::Document(b) | Self::Sticker(b) => {
-                w.value(name, b)
-            }
+            Self::Image(b)
+            | Self::Video(b)
+            | Self::Audio(b)
+            | Self::Document(b)
+            | Self::Sticker(b) => w.value(name, b),
             Self::Location(b) => w.value(name, b),
             Self::Contacts(b) => w.value(name, b),
             Self::Interactive(b) => w.value(name, b),
@@ -258,7 +267,11 @@ impl MessageContent {
     /// The media object of image, video, audio, document and sticker messages.
     pub fn media(&self) -> Option<&Media> {
         match self {
-            Self::Image(m) | Self::Video(m) | Self::Audio(m) | Self::Document(m) | Self::Sticker(m) => Some(m),
+            Self::Image(m)
+            | Self::Video(m)
+            | Self::Audio(m)
+            | Self::Document(m)
+            | Self::Sticker(m) => Some(m),
             _ => None,
         }
     }
@@ -788,7 +801,11 @@ impl EditedMessage {
         let mut r = Reader::new(map);
         let context = r.typed("context");
         let content = MessageContent::take(&mut r);
-        Ok(Self { context, content, extra: r.rest() })
+        Ok(Self {
+            context,
+            content,
+            extra: r.rest(),
+        })
     }
 
     fn to_object(&self) -> Object {

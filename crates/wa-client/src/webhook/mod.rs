@@ -35,15 +35,15 @@ use serde_json::Value;
 
 pub use common::{Contact, ErrorData, ErrorObject, Metadata, Profile};
 pub use fields::{
-    AccountUpdate, BusinessCapabilityUpdate, MessageEchoesValue, PhoneNumberNameUpdate, PhoneNumberQualityUpdate,
-    TemplateCategoryUpdate, TemplateQualityUpdate, TemplateStatusUpdate, UserPreference, UserPreferencesValue,
-    VolumeTierInfo,
+    AccountUpdate, BusinessCapabilityUpdate, MessageEchoesValue, PhoneNumberNameUpdate,
+    PhoneNumberQualityUpdate, TemplateCategoryUpdate, TemplateQualityUpdate, TemplateStatusUpdate,
+    UserPreference, UserPreferencesValue, VolumeTierInfo,
 };
 pub use message::{
-    Button, ContactAddress, ContactEmail, ContactName, ContactOrg, ContactPhone,
-    ContactUrl, Context, Edit, EditedMessage, Identity, Interactive, ListReply, Location, Media, Message,
-    MessageContent, NfmReply, Order, ProductItem, Reaction, ReferredProduct, Referral, ReplyButton, Revoke,
-    SharedContact, System, SystemKind, Text, Unsupported, WelcomeMessage,
+    Button, ContactAddress, ContactEmail, ContactName, ContactOrg, ContactPhone, ContactUrl,
+    Context, Edit, EditedMessage, Identity, Interactive, ListReply, Location, Media, Message,
+    MessageContent, NfmReply, Order, ProductItem, Reaction, Referral, ReferredProduct, ReplyButton,
+    Revoke, SharedContact, System, SystemKind, Text, Unsupported, WelcomeMessage,
 };
 pub use status::{Conversation, ConversationOrigin, Pricing, PricingModel, Status, StatusKind};
 pub use timestamp::Timestamp;
@@ -102,7 +102,10 @@ impl Notification {
     /// Parses an already-decoded JSON value (see [`parse_notification`]).
     pub fn from_json(value: Value) -> Result<Self, WebhookParseError> {
         let Value::Object(map) = value else {
-            return Err(WebhookParseError::Shape(format!("the body is {}", raw::kind(&value))));
+            return Err(WebhookParseError::Shape(format!(
+                "the body is {}",
+                raw::kind(&value)
+            )));
         };
         let mut r = Reader::new(map);
         let object = match r.take("object") {
@@ -115,12 +118,24 @@ impl Notification {
             Some(Value::Array(items)) => items
                 .into_iter()
                 .enumerate()
-                .map(|(i, item)| Entry::from_value(item).map_err(|e| WebhookParseError::Shape(format!("entry[{i}]: {e}"))))
+                .map(|(i, item)| {
+                    Entry::from_value(item)
+                        .map_err(|e| WebhookParseError::Shape(format!("entry[{i}]: {e}")))
+                })
                 .collect::<Result<Vec<_>, _>>()?,
-            Some(other) => return Err(WebhookParseError::Shape(format!("`entry` is {}", raw::kind(&other)))),
+            Some(other) => {
+                return Err(WebhookParseError::Shape(format!(
+                    "`entry` is {}",
+                    raw::kind(&other)
+                )));
+            }
             None => return Err(WebhookParseError::Shape("`entry` is missing".to_owned())),
         };
-        Ok(Self { object, entry, extra: r.rest() })
+        Ok(Self {
+            object,
+            entry,
+            extra: r.rest(),
+        })
     }
 
     fn to_object(&self) -> Object {
@@ -133,7 +148,9 @@ impl Notification {
 
     /// Every change of every entry, with its entry.
     pub fn changes(&self) -> impl Iterator<Item = (&Entry, &Change)> {
-        self.entry.iter().flat_map(|e| e.changes.iter().map(move |c| (e, c)))
+        self.entry
+            .iter()
+            .flat_map(|e| e.changes.iter().map(move |c| (e, c)))
     }
 
     /// Every `messages` change value, with its entry.
@@ -176,7 +193,12 @@ impl Entry {
         let id = r.string("id").unwrap_or_default();
         let time = r.typed::<i64>("time");
         let changes = r.strict_list("changes", Change::from_value)?;
-        Ok(Self { id, time, changes, extra: r.rest() })
+        Ok(Self {
+            id,
+            time,
+            changes,
+            extra: r.rest(),
+        })
     }
 
     fn to_object(&self) -> Object {
@@ -184,7 +206,10 @@ impl Entry {
         if !self.id.is_empty() {
             w.str("id", &self.id);
         }
-        w.opt("time", self.time.as_ref()).list("changes", &self.changes).extra(&self.extra).finish()
+        w.opt("time", self.time.as_ref())
+            .list("changes", &self.changes)
+            .extra(&self.extra)
+            .finish()
     }
 }
 
@@ -210,9 +235,16 @@ impl Change {
         let field = r.string("field").unwrap_or_default();
         let value = match r.take("value") {
             Some(v) => ChangeValue::parse(&field, v),
-            None => ChangeValue::Unparsed { value: Value::Null, error: "the change has no `value`".to_owned() },
+            None => ChangeValue::Unparsed {
+                value: Value::Null,
+                error: "the change has no `value`".to_owned(),
+            },
         };
-        Ok(Self { field, value, extra: r.rest() })
+        Ok(Self {
+            field,
+            value,
+            extra: r.rest(),
+        })
     }
 
     fn to_object(&self) -> Object {
@@ -220,7 +252,9 @@ impl Change {
         if !self.field.is_empty() {
             w.str("field", &self.field);
         }
-        w.raw("value", self.value.to_json()).extra(&self.extra).finish()
+        w.raw("value", self.value.to_json())
+            .extra(&self.extra)
+            .finish()
     }
 }
 
@@ -268,14 +302,28 @@ impl ChangeValue {
     /// Types `value` according to `field`; never fails.
     pub fn parse(field: &str, value: Value) -> Self {
         match field {
-            "messages" => typed(value, |v| MessagesValue::from_value(v.clone()), Self::Messages),
+            "messages" => typed(
+                value,
+                |v| MessagesValue::from_value(v.clone()),
+                Self::Messages,
+            ),
             "account_update" => typed(value, serde_lossless, Self::AccountUpdate),
-            "message_template_status_update" => typed(value, serde_lossless, Self::TemplateStatusUpdate),
-            "message_template_quality_update" => typed(value, serde_lossless, Self::TemplateQualityUpdate),
-            "template_category_update" => typed(value, serde_lossless, Self::TemplateCategoryUpdate),
+            "message_template_status_update" => {
+                typed(value, serde_lossless, Self::TemplateStatusUpdate)
+            }
+            "message_template_quality_update" => {
+                typed(value, serde_lossless, Self::TemplateQualityUpdate)
+            }
+            "template_category_update" => {
+                typed(value, serde_lossless, Self::TemplateCategoryUpdate)
+            }
             "phone_number_name_update" => typed(value, serde_lossless, Self::PhoneNumberNameUpdate),
-            "phone_number_quality_update" => typed(value, serde_lossless, Self::PhoneNumberQualityUpdate),
-            "business_capability_update" => typed(value, serde_lossless, Self::BusinessCapabilityUpdate),
+            "phone_number_quality_update" => {
+                typed(value, serde_lossless, Self::PhoneNumberQualityUpdate)
+            }
+            "business_capability_update" => {
+                typed(value, serde_lossless, Self::BusinessCapabilityUpdate)
+            }
             "user_preferences" => typed(value, serde_lossless, Self::UserPreferences),
             "smb_message_echoes" => typed(value, serde_lossless, Self::SmbMessageEchoes),
             _ => Self::Other(value),
@@ -311,7 +359,8 @@ impl Serialize for ChangeValue {
 fn serde_lossless<T: serde::de::DeserializeOwned + Serialize>(value: &Value) -> Result<T, String> {
     match T::deserialize(value) {
         Err(e) => Err(e.to_string()),
-        Ok(_) => lossless(value).ok_or_else(|| "the typed model would not reproduce this value".to_owned()),
+        Ok(_) => lossless(value)
+            .ok_or_else(|| "the typed model would not reproduce this value".to_owned()),
     }
 }
 
@@ -323,7 +372,10 @@ fn typed<T: Serialize>(
     match parse(&value) {
         Ok(t) => match serde_json::to_value(&t) {
             Ok(back) if back == value => wrap(t),
-            _ => ChangeValue::Unparsed { value, error: "the typed model would not reproduce this value".to_owned() },
+            _ => ChangeValue::Unparsed {
+                value,
+                error: "the typed model would not reproduce this value".to_owned(),
+            },
         },
         Err(error) => ChangeValue::Unparsed { value, error },
     }
@@ -366,7 +418,15 @@ impl MessagesValue {
         let errors = r.strict_list("errors", |v| {
             lossless::<ErrorObject>(&v).ok_or_else(|| "does not fit the error model".to_owned())
         })?;
-        Ok(Self { messaging_product, metadata, contacts, messages, statuses, errors, extra: r.rest() })
+        Ok(Self {
+            messaging_product,
+            metadata,
+            contacts,
+            messages,
+            statuses,
+            errors,
+            extra: r.rest(),
+        })
     }
 
     fn to_object(&self) -> Object {
@@ -384,20 +444,23 @@ impl MessagesValue {
     /// The contact a message comes from: matched on BSUID first, then on `wa_id == from`; with a single contact and
     /// a single message, that contact.
     pub fn contact_for(&self, message: &Message) -> Option<&Contact> {
-        let by_user = message
-            .from_user_id
-            .as_deref()
-            .and_then(|u| self.contacts.iter().find(|c| c.user_id.as_deref() == Some(u)));
+        let by_user = message.from_user_id.as_deref().and_then(|u| {
+            self.contacts
+                .iter()
+                .find(|c| c.user_id.as_deref() == Some(u))
+        });
         let by_phone = || {
             message
                 .from
                 .as_deref()
                 .and_then(|f| self.contacts.iter().find(|c| c.wa_id.as_deref() == Some(f)))
         };
-        by_user.or_else(by_phone).or_else(|| match (&self.contacts[..], &self.messages[..]) {
-            ([only], [_]) => Some(only),
-            _ => None,
-        })
+        by_user
+            .or_else(by_phone)
+            .or_else(|| match (&self.contacts[..], &self.messages[..]) {
+                ([only], [_]) => Some(only),
+                _ => None,
+            })
     }
 }
 

@@ -36,7 +36,8 @@ impl Reader {
 
     /// Takes `key` if it is a string, or fails with `what`.
     pub(crate) fn required_string(&mut self, key: &str, what: &str) -> Result<String, String> {
-        self.string(key).ok_or_else(|| format!("{what}: `{key}` is missing or not a string"))
+        self.string(key)
+            .ok_or_else(|| format!("{what}: `{key}` is missing or not a string"))
     }
 
     /// Takes `key` if it parses losslessly as `T`.
@@ -50,13 +51,15 @@ impl Reader {
     /// array stays in the object.
     pub(crate) fn list<T: DeserializeOwned + Serialize>(&mut self, key: &str) -> Vec<T> {
         match self.map.get(key) {
-            Some(Value::Array(items)) if !items.is_empty() => match lossless::<Vec<T>>(&Value::Array(items.clone())) {
-                Some(typed) => {
-                    self.map.remove(key);
-                    typed
+            Some(Value::Array(items)) if !items.is_empty() => {
+                match lossless::<Vec<T>>(&Value::Array(items.clone())) {
+                    Some(typed) => {
+                        self.map.remove(key);
+                        typed
+                    }
+                    None => Vec::new(),
                 }
-                None => Vec::new(),
-            },
+            }
             _ => Vec::new(),
         }
     }
@@ -106,7 +109,8 @@ impl Writer {
     }
 
     pub(crate) fn str(&mut self, key: &str, value: &str) -> &mut Self {
-        self.map.insert(key.to_owned(), Value::String(value.to_owned()));
+        self.map
+            .insert(key.to_owned(), Value::String(value.to_owned()));
         self
     }
 
@@ -200,7 +204,11 @@ macro_rules! object_serde {
             pub fn from_value(value: serde_json::Value) -> Result<Self, String> {
                 match value {
                     serde_json::Value::Object(map) => Self::from_object(map),
-                    other => Err(format!("{} is not a JSON object: {}", $what, crate::webhook::raw::kind(&other))),
+                    other => Err(format!(
+                        "{} is not a JSON object: {}",
+                        $what,
+                        crate::webhook::raw::kind(&other)
+                    )),
                 }
             }
 

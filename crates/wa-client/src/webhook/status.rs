@@ -82,7 +82,8 @@ impl Status {
         let status = StatusKind::from(r.required_string("status", "status")?);
         let timestamp = match r.take("timestamp") {
             None => return Err("status: `timestamp` is missing".to_owned()),
-            Some(v) => serde_json::from_value::<Timestamp>(v).map_err(|e| format!("status: {e}"))?,
+            Some(v) => serde_json::from_value::<Timestamp>(v)
+                .map_err(|e| format!("status: `timestamp`: {e}"))?,
         };
         let mut s = Self::new(id, status, timestamp);
         s.recipient_id = r.string("recipient_id");
@@ -118,9 +119,18 @@ impl Status {
             .opt_str("recipient_user_id", self.recipient_user_id.as_deref())
             .opt_str(parent_key, self.recipient_parent_user_id.as_deref())
             .opt_str("recipient_type", self.recipient_type.as_deref())
-            .opt_str("recipient_participant_id", self.recipient_participant_id.as_deref())
-            .opt_str("recipient_participant_user_id", self.recipient_participant_user_id.as_deref())
-            .opt_str("biz_opaque_callback_data", self.biz_opaque_callback_data.as_deref())
+            .opt_str(
+                "recipient_participant_id",
+                self.recipient_participant_id.as_deref(),
+            )
+            .opt_str(
+                "recipient_participant_user_id",
+                self.recipient_participant_user_id.as_deref(),
+            )
+            .opt_str(
+                "biz_opaque_callback_data",
+                self.biz_opaque_callback_data.as_deref(),
+            )
             .opt("conversation", self.conversation.as_ref())
             .opt("pricing", self.pricing.as_ref())
             .list("errors", &self.errors)

@@ -28,12 +28,18 @@ pub struct Timestamp {
 impl Timestamp {
     /// A timestamp of `seconds` since the epoch that serialises as a string (Meta's usual form).
     pub const fn from_unix_seconds(seconds: i64) -> Self {
-        Self { seconds, as_number: false }
+        Self {
+            seconds,
+            as_number: false,
+        }
     }
 
     /// A timestamp that serialises as a JSON number.
     pub const fn from_unix_seconds_numeric(seconds: i64) -> Self {
-        Self { seconds, as_number: true }
+        Self {
+            seconds,
+            as_number: true,
+        }
     }
 
     /// Seconds since the Unix epoch.
@@ -128,7 +134,8 @@ impl Visitor<'_> for TimestampVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
-        Timestamp::parse_str(v).ok_or_else(|| E::custom(format!("timestamp {v:?} is not canonical Unix seconds")))
+        Timestamp::parse_str(v)
+            .ok_or_else(|| E::custom(format!("{v:?} is not canonical Unix seconds")))
     }
 }
 
@@ -158,20 +165,40 @@ mod tests {
 
     #[test]
     fn absurd_but_numeric_values_parse() {
-        for (raw, secs) in [("0", 0_i64), ("-1", -1), ("253402300800", 253_402_300_800), ("9223372036854775807", i64::MAX)] {
+        for (raw, secs) in [
+            ("0", 0_i64),
+            ("-1", -1),
+            ("253402300800", 253_402_300_800),
+            ("9223372036854775807", i64::MAX),
+        ] {
             let t: Timestamp = serde_json::from_value(json!(raw)).unwrap();
             assert_eq!(t.unix_seconds(), secs);
             assert_eq!(serde_json::to_value(t).unwrap(), json!(raw));
         }
-        let zero = Timestamp::from_unix_seconds(0).to_offset_datetime().unwrap();
+        let zero = Timestamp::from_unix_seconds(0)
+            .to_offset_datetime()
+            .unwrap();
         assert_eq!(zero, time::macros::datetime!(1970-01-01 0:00 UTC));
-        let neg = Timestamp::from_unix_seconds(-86_400).to_offset_datetime().unwrap();
+        let neg = Timestamp::from_unix_seconds(-86_400)
+            .to_offset_datetime()
+            .unwrap();
         assert_eq!(neg, time::macros::datetime!(1969-12-31 0:00 UTC));
         // Year 10000 and beyond is out of `time`'s default range.
-        assert_eq!(Timestamp::from_unix_seconds(253_402_300_800).to_offset_datetime(), None);
-        assert_eq!(Timestamp::from_unix_seconds(i64::MAX).to_offset_datetime(), None);
-        assert_eq!(Timestamp::from_unix_seconds(i64::MIN).to_offset_datetime(), None);
-        let ok = Timestamp::from_unix_seconds(1_749_416_383).to_offset_datetime().unwrap();
+        assert_eq!(
+            Timestamp::from_unix_seconds(253_402_300_800).to_offset_datetime(),
+            None
+        );
+        assert_eq!(
+            Timestamp::from_unix_seconds(i64::MAX).to_offset_datetime(),
+            None
+        );
+        assert_eq!(
+            Timestamp::from_unix_seconds(i64::MIN).to_offset_datetime(),
+            None
+        );
+        let ok = Timestamp::from_unix_seconds(1_749_416_383)
+            .to_offset_datetime()
+            .unwrap();
         assert_eq!(ok, time::macros::datetime!(2025-06-08 20:59:43 UTC));
     }
 
@@ -192,14 +219,23 @@ mod tests {
             json!(true),
             json!([1]),
         ] {
-            assert!(serde_json::from_value::<Timestamp>(raw.clone()).is_err(), "{raw}");
+            assert!(
+                serde_json::from_value::<Timestamp>(raw.clone()).is_err(),
+                "{raw}"
+            );
         }
     }
 
     #[test]
     fn equality_ignores_representation() {
-        assert_eq!(Timestamp::from_unix_seconds(5), Timestamp::from_unix_seconds_numeric(5));
+        assert_eq!(
+            Timestamp::from_unix_seconds(5),
+            Timestamp::from_unix_seconds_numeric(5)
+        );
         assert!(Timestamp::from_unix_seconds(4) < Timestamp::from_unix_seconds_numeric(5));
-        assert_eq!(format!("{:?}", Timestamp::from_unix_seconds(5)), "Timestamp(5)");
+        assert_eq!(
+            format!("{:?}", Timestamp::from_unix_seconds(5)),
+            "Timestamp(5)"
+        );
     }
 }

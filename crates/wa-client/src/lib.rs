@@ -22,3 +22,9 @@ pub mod webhook;
 pub use handshake::{HandshakeError, verify_subscription};
 pub use signature::{SignatureError, sign, verify_signature};
 pub use webhook::{Notification, WebhookParseError, parse_notification};
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+#[derive(Debug)]
+pub struct ReadmeDoctests;

@@ -14,8 +14,9 @@
 //!   [`StatusKind::Unknown`]; unknown members are kept in each model's `extra`.
 //! * **Round-trip fidelity**: serialising any parsed item (`serde_json::to_value`) gives back exactly the JSON value it
 //!   was parsed from. Typed fields are filled only when they reproduce the input; otherwise the input stays raw.
-//!   This holds for every [`Message`], [`Status`], [`ChangeValue`] and [`Entry`]; for the whole
-//!   [`Notification`] it holds except for the degenerate spellings documented on [`Change`] and [`Notification`].
+//!   This holds for every [`Message`], [`Status`] and [`ChangeValue`]; for [`Entry`], [`Change`] and the whole
+//!   [`Notification`] it holds except for the degenerate spellings documented on them (an explicit empty `id`,
+//!   `field` or `object`, a change without `value`).
 //! * A `messages`/`statuses` item without a string `id`, or whose `timestamp` is not canonical Unix seconds
 //!   (`"1749416383"` or `1749416383`; so `"WEBHOOK_TRIGGER_TIMESTAMP"`, `"1.5"`, `"01"` are refused), or a status
 //!   without a string `status`, cannot be a [`Message`]/[`Status`]: the whole change degrades to
@@ -175,6 +176,9 @@ impl<'de> Deserialize<'de> for Notification {
 }
 
 /// `entry[]`: changes for one WhatsApp Business Account.
+///
+/// `id` is `""` when absent and is then not written back (so an explicit `"id": ""` would not survive a round trip;
+/// Meta always sends a non-empty id).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// The WhatsApp Business Account id (`""` if absent or not a string; a non-string id stays in `extra`).
@@ -217,7 +221,8 @@ object_serde!(Entry, "entry");
 
 /// `changes[]`: one webhook field's update.
 ///
-/// `field` is `""` when the change had none (it is then not written back); a change without `value` gets
+/// `field` is `""` when the change had none (it is then not written back, so an explicit `"field": ""` is not
+/// reproduced); a change without `value` gets
 /// [`ChangeValue::Unparsed`] with `Value::Null`, written back as `"value": null`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {

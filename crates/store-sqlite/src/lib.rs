@@ -1,1 +1,724 @@
-//! SQLite adapter of the storage port.
+//! SQLite adapter of the storage port ([`store::Store`]).
+//!
+//! [`SqliteStore`] keeps everything in one SQLite file (or in memory, for tests):
+//!
+//! - **Durable**: WAL journal with `synchronous=FULL`, so a write that returned `Ok` survives
+//!   a crash or power loss. [`store::Store::insert_deliveries`] writes a whole batch with one
+//!   multi-row `INSERT` per chunk and one commit (one flush), which is what makes group commit
+//!   cheap.
+//! - **No `SQLITE_BUSY` under concurrency**: all writes go through a writer pool of exactly one
+//!   connection, and every write transaction starts with `BEGIN IMMEDIATE`, so a transaction
+//!   never has to upgrade a read lock (the case SQLite cannot wait for). Writers from other
+//!   processes are waited for with a busy timeout. Reads use a separate pool and, thanks to WAL,
+//!   never block the writer nor are blocked by it.
+//! - **Migrations** live in `migrations/`, are embedded at compile time and run at connect.
+//!
+//! Instants are stored as INTEGER Unix milliseconds (UTC); values finer than a millisecond are
+//! truncated. Bodies are BLOBs, stored byte for byte; event payloads are JSON text.
+//!
+//! This crate is not the place for business rules: it stores and fetches what the port
+//! describes, atomically, and nothing more. It is single-node by nature; run several processes
+//! on one database with `store-postgres`.
+
+mod convert;
+
+use async_trait::async_trait;
+use convert::{db_err, duration_millis, millis};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use std::str::FromStr;
+use std::time::Duration as StdDuration;
+use store::{
+    Account, Agent, CompletionReport, Delivery, DeliveryCompletion, DeliveryFilter, DeliveryId,
+    DeliveryState, DeliverySummary, Event, EventId, InboxStats, NewAgent, NewDelivery, NewEvent,
+    NewNumber, Page, Store, StoreError, StoreResult, WaNumber,
+};
+use ticketing_core::{AccountId, Plan};
+use time::{Duration, OffsetDateTime};
+
+/// A statement assembled from this file's constant fragments (never from input).
+macro_rules! sql {
+    ($($t:tt)*) => {
+        sqlx::AssertSqlSafe(format!($($t)*))
+    };
+}
+
+/// The embedded migrations of this adapter.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Rows per multi-row `INSERT` of deliveries (3 bound values each, far under SQLite's 32,766).
+const DELIVERY_CHUNK_ROWS: usize = 1_000;
+/// Body bytes per multi-row `INSERT` of deliveries, so one statement stays a sane size.
+const DELIVERY_CHUNK_BYTES: usize = 64 * 1024 * 1024;
+/// Rows per multi-row `INSERT` of events (14 bound values each).
+const EVENT_CHUNK_ROWS: usize = 500;
+/// How long a connection waits for another process's write lock before failing.
+const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+/// How long a write waits for the single writer connection.
+const WRITER_ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(120);
+/// Connections in the reader pool.
+const READERS: u32 = 4;
+
+const DELIVERY_COLUMNS: &str =
+    "id, received_at, state, attempts, error, account_id, processed_at, body";
+const SUMMARY_COLUMNS: &str =
+    "id, received_at, size, state, attempts, error, account_id, processed_at";
+const EVENT_COLUMNS: &str = "id, key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, account_id, \
+     number_id, message_id, wa_id, subtype, wa_timestamp, payload";
+const NUMBER_COLUMNS: &str = "id, account_id, phone_number_id, waba_id, display_phone_number, name, access_token, \
+     app_secret, threading_interval_hours, status, created_at, updated_at";
+const ACCOUNT_COLUMNS: &str = "id, name, plan, created_at, updated_at";
+const AGENT_COLUMNS: &str = "id, account_id, name, email, role, created_at, updated_at";
+
+/// The SQLite implementation of [`Store`]. Cheap to clone: clones share the pools.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// Exactly one connection: every write goes through it.
+    writer: SqlitePool,
+    /// Connections for reads (the writer pool itself for in-memory databases).
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if missing) the database at `url` and brings its schema up to date.
+    ///
+    /// Accepted forms: `sqlite://path/to/file.db`, `sqlite:path/to/file.db`, a plain path, and
+    /// `sqlite::memory:` for a private in-memory database (lost when the store is dropped).
+    /// The directory of a file must already exist.
+    pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
+        let base = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("invalid SQLite URL {url:?}: {e}")))?
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT)
+            .synchronous(SqliteSynchronous::Full);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+
+        let store = if in_memory {
+            // One connection holds the database alive and serves reads and writes.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .acquire_timeout(WRITER_ACQUIRE_TIMEOUT)
+                .connect_with(base)
+                .await
+                .map_err(db_err)?;
+            SqliteStore {
+                writer: pool.clone(),
+                reader: pool,
+            }
+        } else {
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(WRITER_ACQUIRE_TIMEOUT)
+                .connect_with(
+                    base.clone()
+                        .create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal),
+                )
+                .await
+                .map_err(db_err)?;
+            // The writer has created the file and switched it to WAL (a persistent setting).
+            let reader = SqlitePoolOptions::new()
+                .max_connections(READERS)
+                .connect_with(base)
+                .await
+                .map_err(db_err)?;
+            SqliteStore { writer, reader }
+        };
+        MIGRATOR
+            .run(&store.writer)
+            .await
+            .map_err(|e| StoreError::Backend(format!("migrating the SQLite database: {e}")))?;
+        Ok(store)
+    }
+
+    /// Closes both pools, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    /// Starts a write transaction that holds SQLite's write lock from its first statement.
+    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
+    }
+}
+
+async fn commit(tx: Transaction<'static, Sqlite>) -> StoreResult<()> {
+    tx.commit().await.map_err(db_err)
+}
+
+/// Splits a batch into chunks under both the row and the byte limit.
+fn delivery_chunks(batch: &[NewDelivery]) -> Vec<&[NewDelivery]> {
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, d) in batch.iter().enumerate() {
+        let rows = i - start;
+        if rows > 0 && (rows >= DELIVERY_CHUNK_ROWS || bytes + d.body.len() > DELIVERY_CHUNK_BYTES)
+        {
+            chunks.push(&batch[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += d.body.len();
+    }
+    if start < batch.len() {
+        chunks.push(&batch[start..]);
+    }
+    chunks
+}
+
+/// Where the lease of a delivery stands, read inside a write transaction.
+async fn check_lease(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: DeliveryId,
+    worker: &str,
+) -> StoreResult<()> {
+    let row = sqlx::query("SELECT state, locked_by FROM deliveries WHERE id = ?")
+        .bind(id.0)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)?;
+    let state: String = row.try_get("state").map_err(db_err)?;
+    let locked_by: Option<String> = row.try_get("locked_by").map_err(db_err)?;
+    if state == DeliveryState::Pending.as_str() && locked_by.as_deref() == Some(worker) {
+        Ok(())
+    } else {
+        Err(StoreError::LeaseLost)
+    }
+}
+
+/// Inserts events, skipping keys already recorded; returns how many were recorded.
+async fn record_events(
+    tx: &mut Transaction<'static, Sqlite>,
+    delivery: DeliveryId,
+    events: &[NewEvent],
+    now: i64,
+) -> StoreResult<u64> {
+    let mut recorded = 0u64;
+    for chunk in events.chunks(EVENT_CHUNK_ROWS) {
+        let payloads = chunk
+            .iter()
+            .map(|e| serde_json::to_string(&e.payload))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Backend(format!("serialising an event payload: {e}")))?;
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO events (key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, \
+             account_id, number_id, message_id, wa_id, subtype, wa_timestamp, payload) ",
+        );
+        qb.push_values(chunk.iter().zip(payloads), |mut b, (e, payload)| {
+            b.push_bind(e.key.clone())
+                .push_bind(delivery.0)
+                .push_bind(now)
+                .push_bind(e.kind.as_str())
+                .push_bind(e.field.clone())
+                .push_bind(e.waba_id.clone())
+                .push_bind(e.phone_number_id.clone())
+                .push_bind(e.account_id.map(|a| a.0))
+                .push_bind(e.number_id.map(|n| n.0))
+                .push_bind(e.message_id.clone())
+                .push_bind(e.wa_id.clone())
+                .push_bind(e.subtype.clone())
+                .push_bind(e.wa_timestamp.map(millis))
+                .push_bind(payload);
+        });
+        qb.push(" ON CONFLICT (key) DO NOTHING RETURNING id");
+        let rows = qb.build().fetch_all(&mut **tx).await.map_err(db_err)?;
+        recorded += rows.len() as u64;
+    }
+    Ok(recorded)
+}
+
+/// Creates an account and its first admin inside `tx`.
+async fn insert_account(
+    tx: &mut Transaction<'static, Sqlite>,
+    name: &str,
+    plan: Plan,
+    admin: &NewAgent,
+    now: OffsetDateTime,
+) -> StoreResult<(Account, Agent)> {
+    let now = millis(now);
+    let account = sqlx::query(sql!(
+        "INSERT INTO accounts (name, plan, created_at, updated_at) VALUES (?, ?, ?, ?) RETURNING {ACCOUNT_COLUMNS}"
+    ))
+    .bind(name)
+    .bind(plan.as_str())
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    let account = convert::account(&account)?;
+    let agent = sqlx::query(sql!(
+        "INSERT INTO agents (account_id, name, email, role, api_key_hash, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {AGENT_COLUMNS}"
+    ))
+    .bind(account.id.0)
+    .bind(&admin.name)
+    .bind(&admin.email)
+    .bind(admin.role.as_str())
+    .bind(&admin.api_key_hash)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok((account, convert::agent(&agent)?))
+}
+
+fn rows<T>(rows: Vec<SqliteRow>, f: fn(&SqliteRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+fn count(row: &SqliteRow, name: &str) -> StoreResult<u64> {
+    let n: i64 = row.try_get(name).map_err(db_err)?;
+    u64::try_from(n).map_err(|_| StoreError::Corrupt(format!("negative count {name}")))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_deliveries(&self, batch: &[NewDelivery]) -> StoreResult<Vec<DeliveryId>> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = self.write().await?;
+        let mut ids = Vec::with_capacity(batch.len());
+        for chunk in delivery_chunks(batch) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO deliveries (received_at, next_attempt_at, size, body) ",
+            );
+            qb.push_values(chunk, |mut b, d| {
+                let at = millis(d.received_at);
+                b.push_bind(at)
+                    .push_bind(at)
+                    .push_bind(d.body.len() as i64)
+                    .push_bind(d.body.as_ref());
+            });
+            qb.push(" RETURNING id");
+            let rows = qb.build().fetch_all(&mut *tx).await.map_err(db_err)?;
+            // One statement under the write lock assigns increasing ids in VALUES order;
+            // RETURNING's own order is unspecified, so sort.
+            let mut chunk_ids = rows
+                .iter()
+                .map(|r| r.try_get::<i64, _>("id").map_err(db_err))
+                .collect::<StoreResult<Vec<_>>>()?;
+            if chunk_ids.len() != chunk.len() {
+                return Err(StoreError::Backend(format!(
+                    "inserted {} deliveries, expected {}",
+                    chunk_ids.len(),
+                    chunk.len()
+                )));
+            }
+            chunk_ids.sort_unstable();
+            ids.extend(chunk_ids.into_iter().map(DeliveryId));
+        }
+        commit(tx).await?;
+        Ok(ids)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let now = millis(now);
+        let until = now.saturating_add(duration_millis(lease));
+        let mut tx = self.write().await?;
+        let claimed = sqlx::query(sql!(
+            "UPDATE deliveries SET attempts = attempts + 1, locked_by = ?, locked_until = ? \
+             WHERE id IN (SELECT id FROM deliveries \
+                          WHERE state = 'pending' AND next_attempt_at <= ? \
+                            AND (locked_until IS NULL OR locked_until <= ?) \
+                          ORDER BY id LIMIT ?) \
+             RETURNING {DELIVERY_COLUMNS}"
+        ))
+        .bind(worker)
+        .bind(until)
+        .bind(now)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await?;
+        let mut claimed = rows(claimed, convert::delivery)?;
+        claimed.sort_by_key(|d| d.id);
+        Ok(claimed)
+    }
+
+    async fn complete_delivery(
+        &self,
+        id: DeliveryId,
+        worker: &str,
+        completion: &DeliveryCompletion,
+        now: OffsetDateTime,
+    ) -> StoreResult<CompletionReport> {
+        if completion.state == DeliveryState::Pending {
+            return Err(StoreError::Conflict(
+                "a delivery cannot be completed as pending; release it instead".to_owned(),
+            ));
+        }
+        let now = millis(now);
+        let mut tx = self.write().await?;
+        check_lease(&mut tx, id, worker).await?;
+        let recorded = record_events(&mut tx, id, &completion.events, now).await?;
+        sqlx::query(
+            "UPDATE deliveries SET state = ?, error = ?, account_id = ?, processed_at = ?, \
+             locked_by = NULL, locked_until = NULL WHERE id = ?",
+        )
+        .bind(completion.state.as_str())
+        .bind(completion.error.as_deref())
+        .bind(completion.account_id.map(|a| a.0))
+        .bind(now)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await?;
+        Ok(CompletionReport {
+            recorded,
+            duplicates: completion.events.len() as u64 - recorded,
+        })
+    }
+
+    async fn release_delivery(
+        &self,
+        id: DeliveryId,
+        worker: &str,
+        error: &str,
+        retry_at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        check_lease(&mut tx, id, worker).await?;
+        sqlx::query(
+            "UPDATE deliveries SET error = ?, next_attempt_at = ?, locked_by = NULL, locked_until = NULL \
+             WHERE id = ?",
+        )
+        .bind(error)
+        .bind(millis(retry_at))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await
+    }
+
+    async fn get_delivery(&self, id: DeliveryId) -> StoreResult<Delivery> {
+        let row = sqlx::query(sql!(
+            "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE id = ?"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)?;
+        convert::delivery(&row)
+    }
+
+    async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        page: Page,
+    ) -> StoreResult<Vec<DeliverySummary>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM deliveries WHERE 1 = 1"
+        ));
+        if let Some(state) = filter.state {
+            qb.push(" AND state = ").push_bind(state.as_str());
+        }
+        if let Some(account) = filter.account_id {
+            qb.push(" AND (account_id = ").push_bind(account.0);
+            if filter.include_unassigned {
+                qb.push(" OR account_id IS NULL");
+            }
+            qb.push(")");
+        }
+        qb.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(page.limit())
+            .push(" OFFSET ")
+            .push_bind(page.offset());
+        let found = qb.build().fetch_all(&self.reader).await.map_err(db_err)?;
+        rows(found, convert::summary)
+    }
+
+    async fn requeue_delivery(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<()> {
+        let mut tx = self.write().await?;
+        let state: Option<String> = sqlx::query_scalar("SELECT state FROM deliveries WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        match state.as_deref().map(convert::state).transpose()? {
+            None => return Err(StoreError::NotFound),
+            Some(DeliveryState::Pending) => {
+                return Err(StoreError::Conflict(
+                    "the delivery is already pending".to_owned(),
+                ));
+            }
+            Some(_) => {}
+        }
+        sqlx::query(
+            "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, processed_at = NULL, \
+             locked_by = NULL, locked_until = NULL WHERE id = ?",
+        )
+        .bind(millis(now))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        commit(tx).await
+    }
+
+    async fn inbox_stats(&self) -> StoreResult<InboxStats> {
+        let row = sqlx::query(
+            "SELECT \
+               (SELECT COUNT(*) FROM deliveries WHERE state = 'pending') AS pending, \
+               (SELECT MIN(received_at) FROM deliveries WHERE state = 'pending') AS oldest, \
+               (SELECT COUNT(*) FROM deliveries WHERE state = 'quarantined') AS quarantined, \
+               (SELECT COUNT(*) FROM deliveries WHERE state = 'unrouted') AS unrouted, \
+               (SELECT COUNT(*) FROM events) AS events",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_err)?;
+        let oldest: Option<i64> = row.try_get("oldest").map_err(db_err)?;
+        Ok(InboxStats {
+            pending: count(&row, "pending")?,
+            oldest_pending_received_at: oldest.map(convert::instant).transpose()?,
+            quarantined: count(&row, "quarantined")?,
+            unrouted: count(&row, "unrouted")?,
+            events: count(&row, "events")?,
+        })
+    }
+
+    async fn list_events(&self, after: Option<EventId>, limit: u32) -> StoreResult<Vec<Event>> {
+        let found = sqlx::query(sql!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id > ? ORDER BY id LIMIT ?"
+        ))
+        .bind(after.map_or(0, |e| e.0))
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows(found, convert::event)
+    }
+
+    async fn create_account(
+        &self,
+        name: &str,
+        plan: Plan,
+        admin: &NewAgent,
+        now: OffsetDateTime,
+    ) -> StoreResult<(Account, Agent)> {
+        let mut tx = self.write().await?;
+        let created = insert_account(&mut tx, name, plan, admin, now).await?;
+        commit(tx).await?;
+        Ok(created)
+    }
+
+    async fn bootstrap_account(
+        &self,
+        name: &str,
+        admin: &NewAgent,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<(Account, Agent)>> {
+        // BEGIN IMMEDIATE holds the database's write lock (across processes too) from here to
+        // the commit, so the check and the insert are one step.
+        let mut tx = self.write().await?;
+        let any_agent: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM agents)")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if any_agent {
+            return Ok(None);
+        }
+        let created = insert_account(&mut tx, name, Plan::Growth, admin, now).await?;
+        commit(tx).await?;
+        Ok(Some(created))
+    }
+
+    async fn get_account(&self, id: AccountId) -> StoreResult<Account> {
+        let row = sqlx::query(sql!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        convert::account(&row)
+    }
+
+    async fn set_account_plan(
+        &self,
+        id: AccountId,
+        plan: Plan,
+        now: OffsetDateTime,
+    ) -> StoreResult<Account> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(sql!(
+            "UPDATE accounts SET plan = ?, updated_at = ? WHERE id = ? RETURNING {ACCOUNT_COLUMNS}"
+        ))
+        .bind(plan.as_str())
+        .bind(millis(now))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)?;
+        let account = convert::account(&row)?;
+        commit(tx).await?;
+        Ok(account)
+    }
+
+    async fn find_agent_by_api_key_hash(&self, api_key_hash: &str) -> StoreResult<Option<Agent>> {
+        let row = sqlx::query(sql!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE api_key_hash = ?"
+        ))
+        .bind(api_key_hash)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(convert::agent).transpose()
+    }
+
+    async fn connect_number(
+        &self,
+        number: &NewNumber,
+        max_per_account: u32,
+        now: OffsetDateTime,
+    ) -> StoreResult<WaNumber> {
+        let now = millis(now);
+        let mut tx = self.write().await?;
+        let account_exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM accounts WHERE id = ?)")
+                .bind(number.account_id.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if !account_exists {
+            return Err(StoreError::NotFound);
+        }
+        let taken: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM wa_numbers WHERE phone_number_id = ?)",
+        )
+        .bind(&number.phone_number_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if taken {
+            return Err(StoreError::Conflict(
+                "this phone_number_id is already connected".to_owned(),
+            ));
+        }
+        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM wa_numbers WHERE account_id = ?")
+            .bind(number.account_id.0)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if held >= i64::from(max_per_account) {
+            return Err(StoreError::LimitReached(format!(
+                "an account holds at most {max_per_account} WhatsApp numbers"
+            )));
+        }
+        let row = sqlx::query(sql!(
+            "INSERT INTO wa_numbers (account_id, phone_number_id, waba_id, display_phone_number, name, \
+             access_token, app_secret, threading_interval_hours, status, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {NUMBER_COLUMNS}"
+        ))
+        .bind(number.account_id.0)
+        .bind(&number.phone_number_id)
+        .bind(&number.waba_id)
+        .bind(&number.display_phone_number)
+        .bind(&number.name)
+        .bind(number.access_token.expose())
+        .bind(number.app_secret.as_ref().map(|s| s.expose()))
+        .bind(number.threading_interval.hours())
+        .bind(number.status.as_str())
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let created = convert::number(&row)?;
+        commit(tx).await?;
+        Ok(created)
+    }
+
+    async fn list_numbers(&self, account: AccountId) -> StoreResult<Vec<WaNumber>> {
+        let found = sqlx::query(sql!(
+            "SELECT {NUMBER_COLUMNS} FROM wa_numbers WHERE account_id = ? ORDER BY id"
+        ))
+        .bind(account.0)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows(found, convert::number)
+    }
+
+    async fn find_number_by_phone_number_id(
+        &self,
+        phone_number_id: &str,
+    ) -> StoreResult<Option<WaNumber>> {
+        let row = sqlx::query(sql!(
+            "SELECT {NUMBER_COLUMNS} FROM wa_numbers WHERE phone_number_id = ?"
+        ))
+        .bind(phone_number_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(convert::number).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn batch(sizes: &[usize]) -> Vec<NewDelivery> {
+        sizes
+            .iter()
+            .map(|&n| NewDelivery {
+                received_at: datetime!(2026-11-29 12:00 UTC),
+                body: vec![b'x'; n].into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunks_respect_rows_and_bytes() {
+        let many = batch(&vec![1; 2_500]);
+        let chunks = delivery_chunks(&many);
+        assert_eq!(
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            vec![1_000, 1_000, 500]
+        );
+
+        let big = DELIVERY_CHUNK_BYTES / 2 + 1;
+        let heavy = batch(&[big, big, big]);
+        let chunks = delivery_chunks(&heavy);
+        assert_eq!(
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            vec![1, 1, 1]
+        );
+
+        // A single body over the byte limit still gets its own chunk.
+        let huge = batch(&[DELIVERY_CHUNK_BYTES + 1]);
+        assert_eq!(delivery_chunks(&huge).len(), 1);
+        assert!(delivery_chunks(&[]).is_empty());
+    }
+}

@@ -20,7 +20,11 @@ pub const WEEKDAYS: [(&str, Weekday); 7] = [
 fn parse_end(field: &str, text: &str) -> Result<TimeOfDay, SlaError> {
     let t = TimeOfDay::parse(field, text)?;
     // Freshdesk writes "until midnight" as 11:59 pm; take it as 24:00 so no minute is lost.
-    Ok(if t.seconds() == 86_400 - 60 { TimeOfDay::END_OF_DAY } else { t })
+    Ok(if t.seconds() == 86_400 - 60 {
+        TimeOfDay::END_OF_DAY
+    } else {
+        t
+    })
 }
 
 fn parse_interval(path: &str, v: &Value) -> Result<WorkInterval, SlaError> {
@@ -31,23 +35,43 @@ fn parse_interval(path: &str, v: &Value) -> Result<WorkInterval, SlaError> {
     let start = TimeOfDay::parse(&sf, as_str(&sf, require(o, path, "start_time")?)?)?;
     let end = parse_end(&ef, as_str(&ef, require(o, path, "end_time")?)?)?;
     WorkInterval::new(start, end).map_err(|e| match e {
-        SlaError::Invalid { code, message, field } if field == "start_time" => SlaError::Invalid { field: sf, code, message },
-        SlaError::Invalid { code, message, .. } => SlaError::Invalid { field: ef, code, message },
+        SlaError::Invalid {
+            code,
+            message,
+            field,
+        } if field == "start_time" => SlaError::Invalid {
+            field: sf,
+            code,
+            message,
+        },
+        SlaError::Invalid { code, message, .. } => SlaError::Invalid {
+            field: ef,
+            code,
+            message,
+        },
         other => other,
     })
 }
 
 fn parse_month(s: &str) -> Option<Month> {
-    const NAMES: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    const NAMES: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
     let l = s.to_ascii_lowercase();
-    let idx = NAMES.iter().position(|n| l.len() >= 3 && l.starts_with(n))?;
+    let idx = NAMES
+        .iter()
+        .position(|n| l.len() >= 3 && l.starts_with(n))?;
     Month::try_from(idx as u8 + 1).ok()
 }
 
 /// `"2025-12-25"` (that date) or `"Dec 25"` (every year).
 fn parse_holiday_date(field: &str, s: &str) -> Result<HolidayDate, SlaError> {
     let bad = || {
-        SlaError::invalid(field, ErrorCode::InvalidValue, format!("{s:?} is not a date like \"2025-12-25\" or \"Dec 25\""))
+        SlaError::invalid(
+            field,
+            ErrorCode::InvalidValue,
+            format!("{s:?} is not a date like \"2025-12-25\" or \"Dec 25\""),
+        )
     };
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     if let Ok(d) = time::Date::parse(s.trim(), &fmt) {
@@ -82,12 +106,28 @@ fn parse_holiday(path: &str, v: &Value) -> Result<Holiday, SlaError> {
             let from = TimeOfDay::parse(&sf, as_str(&sf, s)?)?;
             let to = parse_end(&ef, as_str(&ef, e)?)?;
             if from >= to {
-                return Err(SlaError::invalid(ef, ErrorCode::InvalidValue, "end_time must be after start_time"));
+                return Err(SlaError::invalid(
+                    ef,
+                    ErrorCode::InvalidValue,
+                    "end_time must be after start_time",
+                ));
             }
             Some((from, to))
         }
-        (Some(_), None) => return Err(SlaError::invalid(join(path, "end_time"), ErrorCode::MissingField, "It should be present")),
-        (None, Some(_)) => return Err(SlaError::invalid(join(path, "start_time"), ErrorCode::MissingField, "It should be present")),
+        (Some(_), None) => {
+            return Err(SlaError::invalid(
+                join(path, "end_time"),
+                ErrorCode::MissingField,
+                "It should be present",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(SlaError::invalid(
+                join(path, "start_time"),
+                ErrorCode::MissingField,
+                "It should be present",
+            ));
+        }
     };
     Ok(Holiday { name, date, closed })
 }
@@ -112,7 +152,13 @@ pub fn calendar_from_freshdesk_json(v: &Value) -> Result<BusinessCalendar, SlaEr
             .iter()
             .find(|(n, _)| n == key)
             .map(|(_, d)| *d)
-            .ok_or_else(|| SlaError::invalid(&path, ErrorCode::InvalidField, "expected a weekday name such as \"monday\""))?;
+            .ok_or_else(|| {
+                SlaError::invalid(
+                    &path,
+                    ErrorCode::InvalidField,
+                    "expected a weekday name such as \"monday\"",
+                )
+            })?;
         match val {
             Value::Null => {}
             Value::Array(items) => {
@@ -144,14 +190,20 @@ pub fn calendar_to_freshdesk_json(cal: &BusinessCalendar) -> Value {
         let ivs = cal.intervals(day);
         match ivs {
             [] if cal.is_always_open() => {
-                days.insert(name.to_owned(), json!({"start_time": "12:00 am", "end_time": "11:59 pm"}));
+                days.insert(
+                    name.to_owned(),
+                    json!({"start_time": "12:00 am", "end_time": "11:59 pm"}),
+                );
             }
             [] => {}
             [one] => {
                 days.insert(name.to_owned(), interval_json(one));
             }
             many => {
-                days.insert(name.to_owned(), Value::Array(many.iter().map(interval_json).collect()));
+                days.insert(
+                    name.to_owned(),
+                    Value::Array(many.iter().map(interval_json).collect()),
+                );
             }
         }
     }
@@ -160,8 +212,12 @@ pub fn calendar_to_freshdesk_json(cal: &BusinessCalendar) -> Value {
         .iter()
         .map(|h| {
             let date = match h.date {
-                HolidayDate::On(d) => format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
-                HolidayDate::Annual { month, day } => format!("{} {day:02}", &month.to_string()[..3]),
+                HolidayDate::On(d) => {
+                    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+                }
+                HolidayDate::Annual { month, day } => {
+                    format!("{} {day:02}", &month.to_string()[..3])
+                }
             };
             let mut o = json!({ "name": h.name, "date": date });
             if let (Some((from, to)), Some(map)) = (h.closed, o.as_object_mut()) {

@@ -5,7 +5,9 @@
 //! *elapsed* time: an 8-hour shift that contains a spring-forward transition is 7 real hours long,
 //! and one that contains a fall-back transition is 9.
 
-use crate::convert::{from_sd, from_ts, jiff_weekday_index, to_jiff_date, to_sd, to_ts, weekday_index};
+use crate::convert::{
+    from_sd, from_ts, jiff_weekday_index, to_jiff_date, to_sd, to_ts, weekday_index,
+};
 use crate::error::{ErrorCode, SlaError};
 use crate::tz;
 use jiff::civil::{Date, DateTime, Time};
@@ -38,7 +40,11 @@ impl TimeOfDay {
             if minute < 60 {
                 Ok(t)
             } else {
-                Err(SlaError::invalid("time", ErrorCode::InvalidValue, "minute must be below 60"))
+                Err(SlaError::invalid(
+                    "time",
+                    ErrorCode::InvalidValue,
+                    "minute must be below 60",
+                ))
             }
         })
     }
@@ -48,7 +54,11 @@ impl TimeOfDay {
         if seconds <= DAY_SECS {
             Ok(Self(seconds))
         } else {
-            Err(SlaError::invalid("time", ErrorCode::InvalidValue, "time of day must be at most 24:00"))
+            Err(SlaError::invalid(
+                "time",
+                ErrorCode::InvalidValue,
+                "time of day must be at most 24:00",
+            ))
         }
     }
 
@@ -76,7 +86,12 @@ impl TimeOfDay {
             (s.as_str(), None)
         };
         let mut parts = clock.split(':');
-        let hour: u32 = parts.next().filter(|p| !p.is_empty()).ok_or_else(bad)?.parse().map_err(|_| bad())?;
+        let hour: u32 = parts
+            .next()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(bad)?
+            .parse()
+            .map_err(|_| bad())?;
         let minute: u32 = match parts.next() {
             Some(m) if m.len() == 2 => m.parse().map_err(|_| bad())?,
             Some(_) => return Err(bad()),
@@ -104,7 +119,11 @@ impl TimeOfDay {
 
     /// Freshdesk's rendering, e.g. `"9:00 am"`, `"12:30 pm"`; `24:00` renders as `"11:59 pm"`.
     pub fn to_freshdesk(self) -> String {
-        let secs = if self.0 == DAY_SECS { DAY_SECS - 60 } else { self.0 };
+        let secs = if self.0 == DAY_SECS {
+            DAY_SECS - 60
+        } else {
+            self.0
+        };
         let (h, m) = (secs / 3600, (secs % 3600) / 60);
         let (h12, suffix) = match h {
             0 => (12, "am"),
@@ -138,10 +157,18 @@ impl WorkInterval {
     /// Validates an interval: `start` before `24:00`, `end` different from `start`.
     pub fn new(start: TimeOfDay, end: TimeOfDay) -> Result<Self, SlaError> {
         if start == TimeOfDay::END_OF_DAY {
-            return Err(SlaError::invalid("start_time", ErrorCode::InvalidValue, "an interval cannot start at 24:00"));
+            return Err(SlaError::invalid(
+                "start_time",
+                ErrorCode::InvalidValue,
+                "an interval cannot start at 24:00",
+            ));
         }
         if start == end {
-            return Err(SlaError::invalid("end_time", ErrorCode::InvalidValue, "end_time must differ from start_time"));
+            return Err(SlaError::invalid(
+                "end_time",
+                ErrorCode::InvalidValue,
+                "end_time must differ from start_time",
+            ));
         }
         Ok(Self { start, end })
     }
@@ -190,17 +217,34 @@ pub struct Holiday {
 impl Holiday {
     /// A full-day holiday on one date.
     pub fn full_day(name: impl Into<String>, date: time::Date) -> Self {
-        Self { name: name.into(), date: HolidayDate::On(date), closed: None }
+        Self {
+            name: name.into(),
+            date: HolidayDate::On(date),
+            closed: None,
+        }
     }
 
     /// A partial holiday: closed from `from` to `to` (same day, `from < to`) on one date.
-    pub fn partial(name: impl Into<String>, date: time::Date, from: TimeOfDay, to: TimeOfDay) -> Self {
-        Self { name: name.into(), date: HolidayDate::On(date), closed: Some((from, to)) }
+    pub fn partial(
+        name: impl Into<String>,
+        date: time::Date,
+        from: TimeOfDay,
+        to: TimeOfDay,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            date: HolidayDate::On(date),
+            closed: Some((from, to)),
+        }
     }
 
     /// A full-day holiday every year on the same month and day.
     pub fn annual(name: impl Into<String>, month: Month, day: u8) -> Self {
-        Self { name: name.into(), date: HolidayDate::Annual { month, day }, closed: None }
+        Self {
+            name: name.into(),
+            date: HolidayDate::Annual { month, day },
+            closed: None,
+        }
     }
 }
 
@@ -281,7 +325,12 @@ impl CalendarBuilder {
     }
 
     /// Adds `start..end` on each of `days`; fails on an invalid interval.
-    pub fn hours(mut self, days: &[Weekday], start: TimeOfDay, end: TimeOfDay) -> Result<Self, SlaError> {
+    pub fn hours(
+        mut self,
+        days: &[Weekday],
+        start: TimeOfDay,
+        end: TimeOfDay,
+    ) -> Result<Self, SlaError> {
         let iv = WorkInterval::new(start, end)?;
         for d in days {
             self.intervals[weekday_index(*d)].push(iv);
@@ -338,8 +387,13 @@ impl CalendarBuilder {
             };
             match h.date {
                 HolidayDate::On(d) => {
-                    let d = to_jiff_date(d)
-                        .map_err(|_| SlaError::invalid(format!("holidays[{i}].date"), ErrorCode::InvalidValue, "date out of range"))?;
+                    let d = to_jiff_date(d).map_err(|_| {
+                        SlaError::invalid(
+                            format!("holidays[{i}].date"),
+                            ErrorCode::InvalidValue,
+                            "date out of range",
+                        )
+                    })?;
                     fixed_closed.entry(d).or_default().push(range);
                 }
                 HolidayDate::Annual { month, day } => {
@@ -351,7 +405,10 @@ impl CalendarBuilder {
                             format!("{month} has no day {day}"),
                         ));
                     }
-                    annual_closed.entry((u8::from(month) as i8, day as i8)).or_default().push(range);
+                    annual_closed
+                        .entry((u8::from(month) as i8, day as i8))
+                        .or_default()
+                        .push(range);
                 }
             }
         }
@@ -425,7 +482,12 @@ impl Weekly {
         let dt = if secs >= DAY_SECS {
             DateTime::from(d.tomorrow()?)
         } else {
-            let t = Time::new((secs / 3600) as i8, ((secs % 3600) / 60) as i8, (secs % 60) as i8, 0)?;
+            let t = Time::new(
+                (secs / 3600) as i8,
+                ((secs % 3600) / 60) as i8,
+                (secs % 60) as i8,
+                0,
+            )?;
             d.to_datetime(t)
         };
         Ok(self.tz.to_timestamp(dt)?)
@@ -469,7 +531,9 @@ impl Weekly {
             }
             closed_days = if open_today { 0 } else { closed_days + 1 };
             if closed_days > MAX_CLOSED_DAYS {
-                return Err(SlaError::NoBusinessHours { days: MAX_CLOSED_DAYS });
+                return Err(SlaError::NoBusinessHours {
+                    days: MAX_CLOSED_DAYS,
+                });
             }
             day = day.tomorrow()?;
         }
@@ -497,7 +561,9 @@ impl Weekly {
             }
             closed_days = if open_today { 0 } else { closed_days + 1 };
             if closed_days > MAX_CLOSED_DAYS {
-                return Err(SlaError::NoBusinessHours { days: MAX_CLOSED_DAYS });
+                return Err(SlaError::NoBusinessHours {
+                    days: MAX_CLOSED_DAYS,
+                });
             }
             day = day.yesterday()?;
         }
@@ -523,7 +589,10 @@ impl Weekly {
     }
 
     fn is_open(&self, t: Timestamp) -> Result<bool, SlaError> {
-        Ok(self.pieces(self.local_date(t))?.iter().any(|(a, b)| *a <= t && t < *b))
+        Ok(self
+            .pieces(self.local_date(t))?
+            .iter()
+            .any(|(a, b)| *a <= t && t < *b))
     }
 }
 
@@ -536,7 +605,11 @@ impl BusinessCalendar {
     /// Starts a weekly calendar in `time_zone` (an IANA name, or a Freshdesk name such as
     /// `Eastern Time (US & Canada)`).
     pub fn builder(time_zone: impl Into<String>) -> CalendarBuilder {
-        CalendarBuilder { time_zone: time_zone.into(), intervals: Default::default(), holidays: Vec::new() }
+        CalendarBuilder {
+            time_zone: time_zone.into(),
+            intervals: Default::default(),
+            holidays: Vec::new(),
+        }
     }
 
     /// Whether this is the 24×7 calendar.
@@ -574,18 +647,30 @@ impl BusinessCalendar {
     /// open time or at the end of an open interval (work ending at 17:00 is due at 17:00, not at
     /// the next opening). A negative duration counts backwards (see
     /// [`BusinessCalendar::sub_business_duration`]). Results are in UTC.
-    pub fn add_business_duration(&self, start: OffsetDateTime, duration: Duration) -> Result<OffsetDateTime, SlaError> {
+    pub fn add_business_duration(
+        &self,
+        start: OffsetDateTime,
+        duration: Duration,
+    ) -> Result<OffsetDateTime, SlaError> {
         from_ts(self.add_ts(to_ts(start)?, to_sd(duration))?)
     }
 
     /// The instant `duration` of business time before `end`; landing exactly on the start of an
     /// open interval returns that start. Results are in UTC.
-    pub fn sub_business_duration(&self, end: OffsetDateTime, duration: Duration) -> Result<OffsetDateTime, SlaError> {
+    pub fn sub_business_duration(
+        &self,
+        end: OffsetDateTime,
+        duration: Duration,
+    ) -> Result<OffsetDateTime, SlaError> {
         from_ts(self.add_ts(to_ts(end)?, -to_sd(duration))?)
     }
 
     /// Business time from `a` to `b`; negative when `b` is before `a`.
-    pub fn business_duration_between(&self, a: OffsetDateTime, b: OffsetDateTime) -> Result<Duration, SlaError> {
+    pub fn business_duration_between(
+        &self,
+        a: OffsetDateTime,
+        b: OffsetDateTime,
+    ) -> Result<Duration, SlaError> {
         Ok(from_sd(self.between_ts(to_ts(a)?, to_ts(b)?)?))
     }
 
@@ -597,7 +682,11 @@ impl BusinessCalendar {
         }
     }
 
-    pub(crate) fn add_ts(&self, start: Timestamp, dur: SignedDuration) -> Result<Timestamp, SlaError> {
+    pub(crate) fn add_ts(
+        &self,
+        start: Timestamp,
+        dur: SignedDuration,
+    ) -> Result<Timestamp, SlaError> {
         match &self.kind {
             Kind::Always => Ok(start.checked_add(dur)?),
             Kind::Weekly(_) if dur.is_zero() => Ok(start),
@@ -606,7 +695,11 @@ impl BusinessCalendar {
         }
     }
 
-    pub(crate) fn between_ts(&self, a: Timestamp, b: Timestamp) -> Result<SignedDuration, SlaError> {
+    pub(crate) fn between_ts(
+        &self,
+        a: Timestamp,
+        b: Timestamp,
+    ) -> Result<SignedDuration, SlaError> {
         match &self.kind {
             Kind::Always => Ok(b.duration_since(a)),
             Kind::Weekly(w) if a <= b => w.between(a, b),

@@ -13,6 +13,8 @@ pub enum ErrorCode {
     DatatypeMismatch,
     /// The field is not one that the object accepts, e.g. `level_5` (`invalid_field`).
     InvalidField,
+    /// A list contains values that are not allowed, e.g. unknown sources (`invalid_list`).
+    InvalidList,
 }
 
 impl ErrorCode {
@@ -23,6 +25,7 @@ impl ErrorCode {
             ErrorCode::InvalidValue => "invalid_value",
             ErrorCode::DatatypeMismatch => "datatype_mismatch",
             ErrorCode::InvalidField => "invalid_field",
+            ErrorCode::InvalidList => "invalid_list",
         }
     }
 }
@@ -61,8 +64,16 @@ pub enum SlaError {
 
 impl SlaError {
     /// A validation error.
-    pub(crate) fn invalid(field: impl Into<String>, code: ErrorCode, message: impl Into<String>) -> Self {
-        SlaError::Invalid { field: field.into(), code, message: message.into() }
+    pub(crate) fn invalid(
+        field: impl Into<String>,
+        code: ErrorCode,
+        message: impl Into<String>,
+    ) -> Self {
+        SlaError::Invalid {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
     }
 
     /// The offending field for validation errors.

@@ -6,7 +6,11 @@ use serde_json::{Map, Value};
 pub(crate) type Obj = Map<String, Value>;
 
 pub(crate) fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 pub(crate) fn type_name(v: &Value) -> &'static str {
@@ -30,11 +34,18 @@ pub(crate) fn mismatch(path: &str, expected: &str, v: &Value) -> SlaError {
 }
 
 pub(crate) fn as_obj<'a>(path: &str, v: &'a Value) -> Result<&'a Obj, SlaError> {
-    v.as_object().ok_or_else(|| mismatch(path, "key/value pair", v))
+    v.as_object()
+        .ok_or_else(|| mismatch(path, "key/value pair", v))
 }
 
 pub(crate) fn require<'a>(obj: &'a Obj, path: &str, key: &str) -> Result<&'a Value, SlaError> {
-    obj.get(key).ok_or_else(|| SlaError::invalid(join(path, key), ErrorCode::MissingField, "It should be present"))
+    obj.get(key).ok_or_else(|| {
+        SlaError::invalid(
+            join(path, key),
+            ErrorCode::MissingField,
+            "It should be present",
+        )
+    })
 }
 
 pub(crate) fn as_str<'a>(path: &str, v: &'a Value) -> Result<&'a str, SlaError> {
@@ -60,13 +71,19 @@ pub(crate) fn as_int(path: &str, v: &Value) -> Result<i64, SlaError> {
 }
 
 pub(crate) fn as_array<'a>(path: &str, v: &'a Value) -> Result<&'a [Value], SlaError> {
-    v.as_array().map(Vec::as_slice).ok_or_else(|| mismatch(path, "array", v))
+    v.as_array()
+        .map(Vec::as_slice)
+        .ok_or_else(|| mismatch(path, "array", v))
 }
 
 /// Rejects keys outside `allowed` with `invalid_field`.
 pub(crate) fn only_keys(obj: &Obj, path: &str, allowed: &[&str]) -> Result<(), SlaError> {
     match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(SlaError::invalid(join(path, k), ErrorCode::InvalidField, "Unexpected/invalid field in request")),
+        Some(k) => Err(SlaError::invalid(
+            join(path, k),
+            ErrorCode::InvalidField,
+            "Unexpected/invalid field in request",
+        )),
         None => Ok(()),
     }
 }

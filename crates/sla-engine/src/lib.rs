@@ -19,11 +19,20 @@ mod calendar;
 mod convert;
 mod error;
 mod json;
+mod policy;
+mod policy_json;
 mod tz;
 
 pub use business_hours::{WEEKDAYS, calendar_from_freshdesk_json, calendar_to_freshdesk_json};
 pub use calendar::{
-    BusinessCalendar, CalendarBuilder, Holiday, HolidayDate, MAX_CLOSED_DAYS, TimeOfDay, WorkInterval,
+    BusinessCalendar, CalendarBuilder, Holiday, HolidayDate, MAX_CLOSED_DAYS, TimeOfDay,
+    WorkInterval,
 };
 pub use error::{ErrorCode, SlaError};
+pub use policy::{
+    CompanyId, Conditions, EscalationRule, Escalations, GroupId, HoursMode, PolicyId, Priority,
+    PriorityTarget, Recipient, SlaPolicy, SlaTargets, Source, Status, TargetDuration, TargetKind,
+    TicketAttributes, select_policy,
+};
+pub use policy_json::{KNOWN_SOURCES, policy_from_freshdesk_json, policy_to_freshdesk_json};
 pub use tz::iana_name_for;

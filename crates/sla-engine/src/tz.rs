@@ -220,12 +220,24 @@ mod tests {
 
     #[test]
     fn names_resolve_case_insensitively_and_with_gmt_prefix() {
-        assert_eq!(iana_name_for("Eastern Time (US & Canada)"), "America/New_York");
-        assert_eq!(iana_name_for("eastern time (us & canada)"), "America/New_York");
-        assert_eq!(iana_name_for("(GMT-05:00) Eastern Time (US & Canada)"), "America/New_York");
+        assert_eq!(
+            iana_name_for("Eastern Time (US & Canada)"),
+            "America/New_York"
+        );
+        assert_eq!(
+            iana_name_for("eastern time (us & canada)"),
+            "America/New_York"
+        );
+        assert_eq!(
+            iana_name_for("(GMT-05:00) Eastern Time (US & Canada)"),
+            "America/New_York"
+        );
         assert_eq!(iana_name_for("Chennai"), "Asia/Kolkata");
         assert_eq!(iana_name_for("Europe/London"), "Europe/London");
-        assert_eq!(resolve("time_zone", "europe/london").map(|r| r.0), Ok("Europe/London".to_owned()));
+        assert_eq!(
+            resolve("time_zone", "europe/london").map(|r| r.0),
+            Ok("Europe/London".to_owned())
+        );
     }
 
     #[test]

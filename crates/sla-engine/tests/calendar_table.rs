@@ -4,14 +4,22 @@ use sla_engine::{BusinessCalendar, Holiday, TimeOfDay, WorkInterval};
 use time::macros::{date, datetime};
 use time::{Duration, Month, OffsetDateTime, Weekday};
 
-const WEEKDAYS: [Weekday; 5] = [Weekday::Monday, Weekday::Tuesday, Weekday::Wednesday, Weekday::Thursday, Weekday::Friday];
+const WEEKDAYS: [Weekday; 5] = [
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+];
 
 fn t(h: u8, m: u8) -> TimeOfDay {
     TimeOfDay::hm(h, m).unwrap()
 }
 
 fn nine_to_five(tz: &str) -> sla_engine::CalendarBuilder {
-    BusinessCalendar::builder(tz).hours(&WEEKDAYS, t(9, 0), t(17, 0)).unwrap()
+    BusinessCalendar::builder(tz)
+        .hours(&WEEKDAYS, t(9, 0), t(17, 0))
+        .unwrap()
 }
 
 struct Case {
@@ -25,9 +33,18 @@ fn check(cal: &BusinessCalendar, cases: &[Case]) {
     for c in cases {
         let due = cal.add_business_duration(c.start, c.add).unwrap();
         assert_eq!(due, c.due, "{}: add", c.name);
-        assert_eq!(cal.business_duration_between(c.start, due).unwrap(), c.add, "{}: measure", c.name);
+        assert_eq!(
+            cal.business_duration_between(c.start, due).unwrap(),
+            c.add,
+            "{}: measure",
+            c.name
+        );
         if c.add > Duration::ZERO {
-            assert!(cal.is_open(due - Duration::nanoseconds(1)).unwrap(), "{}: due inside business hours", c.name);
+            assert!(
+                cal.is_open(due - Duration::nanoseconds(1)).unwrap(),
+                "{}: due inside business hours",
+                c.name
+            );
         }
     }
 }
@@ -36,7 +53,12 @@ fn check(cal: &BusinessCalendar, cases: &[Case]) {
 fn new_york_office_hours_weekend_dst_and_holidays() {
     let cal = nine_to_five("America/New_York")
         .holiday(Holiday::full_day("Christmas", date!(2025 - 12 - 25)))
-        .holiday(Holiday::partial("Christmas Eve", date!(2025 - 12 - 24), t(13, 0), TimeOfDay::END_OF_DAY))
+        .holiday(Holiday::partial(
+            "Christmas Eve",
+            date!(2025 - 12 - 24),
+            t(13, 0),
+            TimeOfDay::END_OF_DAY,
+        ))
         .holiday(Holiday::annual("New Year", Month::January, 1))
         .build()
         .unwrap();
@@ -97,11 +119,13 @@ fn new_york_office_hours_weekend_dst_and_holidays() {
     );
     // Counting backwards (reminders before a due time).
     assert_eq!(
-        cal.sub_business_duration(datetime!(2025-03-10 09:30 -4), Duration::hours(1)).unwrap(),
+        cal.sub_business_duration(datetime!(2025-03-10 09:30 -4), Duration::hours(1))
+            .unwrap(),
         datetime!(2025-03-07 16:30 -5)
     );
     assert_eq!(
-        cal.sub_business_duration(datetime!(2025-03-10 10:00 -4), Duration::hours(1)).unwrap(),
+        cal.sub_business_duration(datetime!(2025-03-10 10:00 -4), Duration::hours(1))
+            .unwrap(),
         datetime!(2025-03-10 09:00 -4)
     );
     // Weekends and holidays are closed.
@@ -114,7 +138,10 @@ fn new_york_office_hours_weekend_dst_and_holidays() {
 fn new_york_night_shift_across_both_dst_changes() {
     // Sundays 00:00-06:00 local: 5 real hours on 2025-03-09 (02:00 -> 03:00), 7 on 2025-11-02.
     let cal = BusinessCalendar::builder("America/New_York")
-        .interval(Weekday::Sunday, WorkInterval::new(t(0, 0), t(6, 0)).unwrap())
+        .interval(
+            Weekday::Sunday,
+            WorkInterval::new(t(0, 0), t(6, 0)).unwrap(),
+        )
         .build()
         .unwrap();
     check(
@@ -140,9 +167,15 @@ fn new_york_night_shift_across_both_dst_changes() {
             },
         ],
     );
-    let spring = cal.business_duration_between(datetime!(2025-03-09 00:00 -5), datetime!(2025-03-09 06:00 -4));
+    let spring = cal.business_duration_between(
+        datetime!(2025-03-09 00:00 -5),
+        datetime!(2025-03-09 06:00 -4),
+    );
     assert_eq!(spring.unwrap(), Duration::hours(5));
-    let fall = cal.business_duration_between(datetime!(2025-11-02 00:00 -4), datetime!(2025-11-02 06:00 -5));
+    let fall = cal.business_duration_between(
+        datetime!(2025-11-02 00:00 -4),
+        datetime!(2025-11-02 06:00 -5),
+    );
     assert_eq!(fall.unwrap(), Duration::hours(7));
 }
 
@@ -150,7 +183,10 @@ fn new_york_night_shift_across_both_dst_changes() {
 fn london_overnight_shift_across_both_dst_changes() {
     // Saturday 22:00 to Sunday 08:00 (overnight).
     let cal = BusinessCalendar::builder("Europe/London")
-        .interval(Weekday::Saturday, WorkInterval::new(t(22, 0), t(8, 0)).unwrap())
+        .interval(
+            Weekday::Saturday,
+            WorkInterval::new(t(22, 0), t(8, 0)).unwrap(),
+        )
         .build()
         .unwrap();
     check(
@@ -178,9 +214,15 @@ fn london_overnight_shift_across_both_dst_changes() {
             },
         ],
     );
-    let spring = cal.business_duration_between(datetime!(2025-03-29 22:00 +0), datetime!(2025-03-30 08:00 +1));
+    let spring = cal.business_duration_between(
+        datetime!(2025-03-29 22:00 +0),
+        datetime!(2025-03-30 08:00 +1),
+    );
     assert_eq!(spring.unwrap(), Duration::hours(9));
-    let fall = cal.business_duration_between(datetime!(2025-10-25 22:00 +1), datetime!(2025-10-26 08:00 +0));
+    let fall = cal.business_duration_between(
+        datetime!(2025-10-25 22:00 +1),
+        datetime!(2025-10-26 08:00 +0),
+    );
     assert_eq!(fall.unwrap(), Duration::hours(11));
 }
 
@@ -239,14 +281,24 @@ fn sydney_and_kolkata() {
 fn calendar_hours_are_24x7_including_holidays() {
     let cal = BusinessCalendar::always_open();
     let start = datetime!(2025-12-24 18:00 -5);
-    assert_eq!(cal.add_business_duration(start, Duration::hours(30)).unwrap(), datetime!(2025-12-26 00:00 -5));
-    assert_eq!(cal.business_duration_between(start, start + Duration::hours(7)).unwrap(), Duration::hours(7));
+    assert_eq!(
+        cal.add_business_duration(start, Duration::hours(30))
+            .unwrap(),
+        datetime!(2025-12-26 00:00 -5)
+    );
+    assert_eq!(
+        cal.business_duration_between(start, start + Duration::hours(7))
+            .unwrap(),
+        Duration::hours(7)
+    );
 }
 
 #[test]
 fn results_are_utc() {
     let cal = nine_to_five("America/New_York").build().unwrap();
-    let due = cal.add_business_duration(datetime!(2025-03-07 18:00 -5), Duration::hours(1)).unwrap();
+    let due = cal
+        .add_business_duration(datetime!(2025-03-07 18:00 -5), Duration::hours(1))
+        .unwrap();
     assert_eq!(due.offset(), time::UtcOffset::UTC);
     assert_eq!(due, datetime!(2025-03-10 14:00 UTC));
 }

@@ -21,6 +21,7 @@ mod error;
 mod json;
 mod policy;
 mod policy_json;
+mod timers;
 mod tz;
 
 pub use business_hours::{WEEKDAYS, calendar_from_freshdesk_json, calendar_to_freshdesk_json};
@@ -35,4 +36,8 @@ pub use policy::{
     TicketAttributes, select_policy,
 };
 pub use policy_json::{KNOWN_SOURCES, policy_from_freshdesk_json, policy_to_freshdesk_json};
+pub use timers::{
+    Change, ClockConfig, HistoryEntry, SlaEvent, SlaEventKind, SlaSchedule, TicketHistory, Timer,
+    TimerState,
+};
 pub use tz::iana_name_for;

@@ -11,7 +11,7 @@ use crate::convert::{
 use crate::error::{ErrorCode, SlaError};
 use crate::tz;
 use jiff::civil::{Date, DateTime, Time};
-use jiff::tz::TimeZone;
+use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -273,9 +273,11 @@ enum Kind {
 
 /// When the SLA clock runs: 24×7, or weekly hours in a time zone minus holidays.
 ///
-/// Calculations are in elapsed time, correct across DST transitions. Local wall-clock times that
-/// do not exist (inside a spring-forward gap) are moved forward by the gap's length; ambiguous
-/// ones (inside a fall-back fold) take the earlier instant (RFC 5545 / Temporal "compatible").
+/// Calculations are in elapsed time, correct across DST transitions. A wall-clock boundary (an
+/// interval's start or end, midnight, a holiday's hours) is the first instant at which the local
+/// clock reads at least that time: inside a spring-forward gap that is the moment of the jump,
+/// and inside a fall-back fold it is the first occurrence. So a shift of 00:00–06:00 lasts five
+/// real hours on the spring-forward night and seven on the fall-back night.
 #[derive(Clone)]
 pub struct BusinessCalendar {
     kind: Kind,
@@ -490,7 +492,21 @@ impl Weekly {
             )?;
             d.to_datetime(t)
         };
-        Ok(self.tz.to_timestamp(dt)?)
+        let amb = self.tz.to_ambiguous_timestamp(dt);
+        match amb.offset() {
+            // The wall-clock time does not exist: take the first instant at which the local clock
+            // reads at least `dt`, i.e. the transition at the gap. This keeps the mapping monotonic,
+            // so a shift ending at 02:30 on a spring-forward night ends at 03:00 (the jump).
+            AmbiguousOffset::Gap { before, after } => {
+                let lo = before.to_timestamp(dt)?.min(after.to_timestamp(dt)?);
+                match self.tz.following(lo).next() {
+                    Some(tr) => Ok(tr.timestamp()),
+                    None => Ok(amb.compatible()?),
+                }
+            }
+            // Unambiguous, or repeated (fold): the first occurrence.
+            _ => Ok(amb.compatible()?),
+        }
     }
 
     /// Open time on local date `d`, as instants, in order. Pieces never cross local midnight.

@@ -138,7 +138,7 @@ impl TimeOfDay {
 impl fmt::Display for TimeOfDay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:02}:{:02}", self.0 / 3600, (self.0 % 3600) / 60)?;
-        if self.0 % 60 != 0 {
+        if !self.0.is_multiple_of(60) {
             write!(f, ":{:02}", self.0 % 60)?;
         }
         Ok(())

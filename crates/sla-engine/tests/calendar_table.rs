@@ -1,5 +1,7 @@
 //! Table tests: each case states its calendar, start, business duration and expected due time.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
+
 use sla_engine::{BusinessCalendar, Holiday, TimeOfDay, WorkInterval};
 use time::macros::{date, datetime};
 use time::{Duration, Month, OffsetDateTime, Weekday};

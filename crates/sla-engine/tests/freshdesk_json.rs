@@ -1,5 +1,7 @@
 //! Freshdesk JSON shapes: parsing, validation errors naming the field, and round trips.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
+
 use serde_json::{Value, json};
 use sla_engine::{
     BusinessCalendar, ErrorCode, GroupId, HolidayDate, Priority, Recipient, SlaError, Source,
@@ -9,6 +11,9 @@ use sla_engine::{
 use ticketing_core::AgentId;
 use time::macros::datetime;
 use time::{Duration, Month, Weekday};
+
+/// A mutation of a valid document, and the field and code of the error it must cause.
+type Case = (Box<dyn Fn(&mut Value)>, &'static str, ErrorCode);
 
 fn fixture() -> Value {
     serde_json::from_str(include_str!("data/sla_policy_whatsapp_vip.json")).unwrap()
@@ -77,7 +82,7 @@ fn parses_the_freshdesk_policy_and_round_trips() {
 
 #[test]
 fn policy_validation_names_the_field() {
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str, ErrorCode)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Box::new(|v| {
                 v["sla_target"]
@@ -266,7 +271,7 @@ fn parses_freshdesk_business_hours() {
 
 #[test]
 fn business_hours_validation_names_the_field() {
-    let cases: Vec<(Box<dyn Fn(&mut Value)>, &str, ErrorCode)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Box::new(|v| v["time_zone"] = json!("Mars/Olympus")),
             "time_zone",

@@ -1,6 +1,8 @@
 //! Property tests over random calendars (several zones, DST weeks, overnight intervals, full and
 //! partial holidays) and random ticket histories.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
+
 use jiff::civil::{Date, DateTime};
 use jiff::tz::{TimeZone, TimeZoneDatabase};
 use proptest::prelude::*;

@@ -1,5 +1,7 @@
 //! Timers, pauses, recomputation and events on concrete Freshdesk-like tickets.
 
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
+
 use sla_engine::{
     BusinessCalendar, Change, ClockConfig, EscalationRule, Escalations, GroupId, PolicyId,
     Priority, PriorityTarget, Recipient, SlaEventKind, SlaPolicy, SlaSchedule, SlaTargets, Status,

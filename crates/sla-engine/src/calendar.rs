@@ -1,0 +1,725 @@
+//! Business calendars: when the SLA clock runs.
+//!
+//! A [`BusinessCalendar`] is either 24×7 (Freshdesk's "calendar hours": every instant counts,
+//! holidays included) or a weekly schedule in an IANA time zone with holidays. All durations are
+//! *elapsed* time: an 8-hour shift that contains a spring-forward transition is 7 real hours long,
+//! and one that contains a fall-back transition is 9.
+
+use crate::convert::{
+    from_sd, from_ts, jiff_weekday_index, to_jiff_date, to_sd, to_ts, weekday_index,
+};
+use crate::error::{ErrorCode, SlaError};
+use crate::tz;
+use jiff::civil::{Date, DateTime, Time};
+use jiff::tz::{AmbiguousOffset, TimeZone};
+use jiff::{SignedDuration, Timestamp};
+use std::collections::BTreeMap;
+use std::fmt;
+use time::{Duration, Month, OffsetDateTime, Weekday};
+
+const DAY_SECS: u32 = 86_400;
+
+/// After this many consecutive days without any open time, calculations give up with
+/// [`SlaError::NoBusinessHours`] (only possible when holidays close every working day).
+pub const MAX_CLOSED_DAYS: u32 = 3 * 366;
+
+/// A wall-clock time of day with second precision, from `00:00` to `24:00` (the latter only as the
+/// end of an interval).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeOfDay(u32);
+
+impl TimeOfDay {
+    /// `00:00`.
+    pub const MIDNIGHT: Self = Self(0);
+    /// `24:00`, the end of the day.
+    pub const END_OF_DAY: Self = Self(DAY_SECS);
+
+    /// A time from hours and minutes; `24:00` is allowed.
+    pub fn hm(hour: u8, minute: u8) -> Result<Self, SlaError> {
+        Self::from_seconds(u32::from(hour) * 3600 + u32::from(minute) * 60).and_then(|t| {
+            if minute < 60 {
+                Ok(t)
+            } else {
+                Err(SlaError::invalid(
+                    "time",
+                    ErrorCode::InvalidValue,
+                    "minute must be below 60",
+                ))
+            }
+        })
+    }
+
+    /// A time from seconds since midnight, at most 86 400.
+    pub fn from_seconds(seconds: u32) -> Result<Self, SlaError> {
+        if seconds <= DAY_SECS {
+            Ok(Self(seconds))
+        } else {
+            Err(SlaError::invalid(
+                "time",
+                ErrorCode::InvalidValue,
+                "time of day must be at most 24:00",
+            ))
+        }
+    }
+
+    /// Seconds since midnight.
+    pub fn seconds(self) -> u32 {
+        self.0
+    }
+
+    /// Parses Freshdesk's `"9:00 am"` style (also `"9 am"`, `"9:00AM"`, `"12:30 pm"`) and 24-hour
+    /// `"17:30"`. `field` names the field in the error.
+    pub fn parse(field: &str, text: &str) -> Result<Self, SlaError> {
+        let bad = || {
+            SlaError::invalid(
+                field,
+                ErrorCode::InvalidValue,
+                format!("{text:?} is not a time of day like \"9:00 am\" or \"17:30\""),
+            )
+        };
+        let s = text.trim().to_ascii_lowercase().replace('.', "");
+        let (clock, meridiem) = if let Some(rest) = s.strip_suffix("am") {
+            (rest.trim(), Some(false))
+        } else if let Some(rest) = s.strip_suffix("pm") {
+            (rest.trim(), Some(true))
+        } else {
+            (s.as_str(), None)
+        };
+        let mut parts = clock.split(':');
+        let hour: u32 = parts
+            .next()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(bad)?
+            .parse()
+            .map_err(|_| bad())?;
+        let minute: u32 = match parts.next() {
+            Some(m) if m.len() == 2 => m.parse().map_err(|_| bad())?,
+            Some(_) => return Err(bad()),
+            None if meridiem.is_some() => 0,
+            None => return Err(bad()),
+        };
+        if parts.next().is_some() || minute >= 60 {
+            return Err(bad());
+        }
+        let hour = match meridiem {
+            Some(pm) => {
+                if !(1..=12).contains(&hour) {
+                    return Err(bad());
+                }
+                (hour % 12) + if pm { 12 } else { 0 }
+            }
+            None => hour,
+        };
+        let secs = hour * 3600 + minute * 60;
+        if secs > DAY_SECS {
+            return Err(bad());
+        }
+        Ok(Self(secs))
+    }
+
+    /// Freshdesk's rendering, e.g. `"9:00 am"`, `"12:30 pm"`; `24:00` renders as `"11:59 pm"`.
+    pub fn to_freshdesk(self) -> String {
+        let secs = if self.0 == DAY_SECS {
+            DAY_SECS - 60
+        } else {
+            self.0
+        };
+        let (h, m) = (secs / 3600, (secs % 3600) / 60);
+        let (h12, suffix) = match h {
+            0 => (12, "am"),
+            1..=11 => (h, "am"),
+            12 => (12, "pm"),
+            _ => (h - 12, "pm"),
+        };
+        format!("{h12}:{m:02} {suffix}")
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 3600, (self.0 % 3600) / 60)?;
+        if !self.0.is_multiple_of(60) {
+            write!(f, ":{:02}", self.0 % 60)?;
+        }
+        Ok(())
+    }
+}
+
+/// A working interval on a weekday. When `end <= start` the interval runs overnight and ends on
+/// the next day (`22:00`–`06:00`); `end` may be `24:00`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WorkInterval {
+    start: TimeOfDay,
+    end: TimeOfDay,
+}
+
+impl WorkInterval {
+    /// Validates an interval: `start` before `24:00`, `end` different from `start`.
+    pub fn new(start: TimeOfDay, end: TimeOfDay) -> Result<Self, SlaError> {
+        if start == TimeOfDay::END_OF_DAY {
+            return Err(SlaError::invalid(
+                "start_time",
+                ErrorCode::InvalidValue,
+                "an interval cannot start at 24:00",
+            ));
+        }
+        if start == end {
+            return Err(SlaError::invalid(
+                "end_time",
+                ErrorCode::InvalidValue,
+                "end_time must differ from start_time",
+            ));
+        }
+        Ok(Self { start, end })
+    }
+
+    /// Start of the interval.
+    pub fn start(self) -> TimeOfDay {
+        self.start
+    }
+
+    /// End of the interval (on the next day when [`WorkInterval::is_overnight`]).
+    pub fn end(self) -> TimeOfDay {
+        self.end
+    }
+
+    /// Whether the interval ends on the following day.
+    pub fn is_overnight(self) -> bool {
+        self.end <= self.start
+    }
+}
+
+/// The date of a holiday.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HolidayDate {
+    /// One specific date.
+    On(time::Date),
+    /// The same month and day every year (Freshdesk's `"Dec 25"` form).
+    Annual {
+        /// Month.
+        month: Month,
+        /// Day of the month, 1–31.
+        day: u8,
+    },
+}
+
+/// A holiday: the calendar is closed on its date, entirely or for part of the day (local time).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Holiday {
+    /// Display name.
+    pub name: String,
+    /// When.
+    pub date: HolidayDate,
+    /// `None` closes the whole day; `Some((from, to))` closes only `from..to` on that date.
+    pub closed: Option<(TimeOfDay, TimeOfDay)>,
+}
+
+impl Holiday {
+    /// A full-day holiday on one date.
+    pub fn full_day(name: impl Into<String>, date: time::Date) -> Self {
+        Self {
+            name: name.into(),
+            date: HolidayDate::On(date),
+            closed: None,
+        }
+    }
+
+    /// A partial holiday: closed from `from` to `to` (same day, `from < to`) on one date.
+    pub fn partial(
+        name: impl Into<String>,
+        date: time::Date,
+        from: TimeOfDay,
+        to: TimeOfDay,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            date: HolidayDate::On(date),
+            closed: Some((from, to)),
+        }
+    }
+
+    /// A full-day holiday every year on the same month and day.
+    pub fn annual(name: impl Into<String>, month: Month, day: u8) -> Self {
+        Self {
+            name: name.into(),
+            date: HolidayDate::Annual { month, day },
+            closed: None,
+        }
+    }
+}
+
+/// Seconds-of-day ranges `[a, b)` within one local date, sorted and disjoint.
+type Ranges = Vec<(u32, u32)>;
+
+#[derive(Clone)]
+struct Weekly {
+    tz_name: String,
+    tz: TimeZone,
+    /// Monday-first, as configured.
+    intervals: [Vec<WorkInterval>; 7],
+    holidays: Vec<Holiday>,
+    /// Open ranges of each weekday (Monday-first), including the spill of the previous
+    /// weekday's overnight intervals, merged.
+    pattern: [Ranges; 7],
+    fixed_closed: BTreeMap<Date, Ranges>,
+    annual_closed: BTreeMap<(i8, i8), Ranges>,
+}
+
+#[derive(Clone)]
+enum Kind {
+    Always,
+    Weekly(Box<Weekly>),
+}
+
+/// When the SLA clock runs: 24×7, or weekly hours in a time zone minus holidays.
+///
+/// Calculations are in elapsed time, correct across DST transitions. A wall-clock boundary (an
+/// interval's start or end, midnight, a holiday's hours) is the first instant at which the local
+/// clock reads at least that time: inside a spring-forward gap that is the moment of the jump,
+/// and inside a fall-back fold it is the first occurrence. So a shift of 00:00–06:00 lasts five
+/// real hours on the spring-forward night and seven on the fall-back night.
+#[derive(Clone)]
+pub struct BusinessCalendar {
+    kind: Kind,
+}
+
+impl fmt::Debug for BusinessCalendar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Always => f.write_str("BusinessCalendar(24x7)"),
+            Kind::Weekly(w) => f
+                .debug_struct("BusinessCalendar")
+                .field("time_zone", &w.tz_name)
+                .field("intervals", &w.intervals)
+                .field("holidays", &w.holidays)
+                .finish(),
+        }
+    }
+}
+
+impl PartialEq for BusinessCalendar {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.kind, &other.kind) {
+            (Kind::Always, Kind::Always) => true,
+            (Kind::Weekly(a), Kind::Weekly(b)) => {
+                a.tz_name == b.tz_name && a.intervals == b.intervals && a.holidays == b.holidays
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for BusinessCalendar {}
+
+/// Builds a weekly [`BusinessCalendar`].
+#[derive(Debug, Clone)]
+pub struct CalendarBuilder {
+    time_zone: String,
+    intervals: [Vec<WorkInterval>; 7],
+    holidays: Vec<Holiday>,
+}
+
+impl CalendarBuilder {
+    /// Adds a working interval on `day` (several per day are allowed; overlaps merge).
+    pub fn interval(mut self, day: Weekday, interval: WorkInterval) -> Self {
+        self.intervals[weekday_index(day)].push(interval);
+        self
+    }
+
+    /// Adds `start..end` on each of `days`; fails on an invalid interval.
+    pub fn hours(
+        mut self,
+        days: &[Weekday],
+        start: TimeOfDay,
+        end: TimeOfDay,
+    ) -> Result<Self, SlaError> {
+        let iv = WorkInterval::new(start, end)?;
+        for d in days {
+            self.intervals[weekday_index(*d)].push(iv);
+        }
+        Ok(self)
+    }
+
+    /// Adds a holiday.
+    pub fn holiday(mut self, holiday: Holiday) -> Self {
+        self.holidays.push(holiday);
+        self
+    }
+
+    /// Validates and builds. Errors name the field (`time_zone`, `business_hours`, `holidays[i].date`, …).
+    pub fn build(self) -> Result<BusinessCalendar, SlaError> {
+        let (tz_name, tz) = tz::resolve("time_zone", &self.time_zone)?;
+        if self.intervals.iter().all(Vec::is_empty) {
+            return Err(SlaError::invalid(
+                "business_hours",
+                ErrorCode::InvalidValue,
+                "at least one weekday must have working hours",
+            ));
+        }
+        let mut pattern: [Ranges; 7] = Default::default();
+        for (day, ivs) in self.intervals.iter().enumerate() {
+            for iv in ivs {
+                let (s, e) = (iv.start.0, iv.end.0);
+                if e > s {
+                    pattern[day].push((s, e));
+                } else {
+                    pattern[day].push((s, DAY_SECS));
+                    if e > 0 {
+                        pattern[(day + 1) % 7].push((0, e));
+                    }
+                }
+            }
+        }
+        for p in &mut pattern {
+            normalize(p);
+        }
+        let mut fixed_closed: BTreeMap<Date, Ranges> = BTreeMap::new();
+        let mut annual_closed: BTreeMap<(i8, i8), Ranges> = BTreeMap::new();
+        for (i, h) in self.holidays.iter().enumerate() {
+            let range = match h.closed {
+                None => (0, DAY_SECS),
+                Some((a, b)) if a < b => (a.0, b.0),
+                Some(_) => {
+                    return Err(SlaError::invalid(
+                        format!("holidays[{i}].end_time"),
+                        ErrorCode::InvalidValue,
+                        "a partial holiday must end after it starts, on the same day",
+                    ));
+                }
+            };
+            match h.date {
+                HolidayDate::On(d) => {
+                    let d = to_jiff_date(d).map_err(|_| {
+                        SlaError::invalid(
+                            format!("holidays[{i}].date"),
+                            ErrorCode::InvalidValue,
+                            "date out of range",
+                        )
+                    })?;
+                    fixed_closed.entry(d).or_default().push(range);
+                }
+                HolidayDate::Annual { month, day } => {
+                    // 2000 is a leap year, so Feb 29 is accepted.
+                    if time::Date::from_calendar_date(2000, month, day).is_err() {
+                        return Err(SlaError::invalid(
+                            format!("holidays[{i}].date"),
+                            ErrorCode::InvalidValue,
+                            format!("{month} has no day {day}"),
+                        ));
+                    }
+                    annual_closed
+                        .entry((u8::from(month) as i8, day as i8))
+                        .or_default()
+                        .push(range);
+                }
+            }
+        }
+        for r in fixed_closed.values_mut().chain(annual_closed.values_mut()) {
+            normalize(r);
+        }
+        Ok(BusinessCalendar {
+            kind: Kind::Weekly(Box::new(Weekly {
+                tz_name,
+                tz,
+                intervals: self.intervals,
+                holidays: self.holidays,
+                pattern,
+                fixed_closed,
+                annual_closed,
+            })),
+        })
+    }
+}
+
+/// Sorts and merges overlapping or touching ranges, dropping empty ones.
+fn normalize(r: &mut Ranges) {
+    r.retain(|(a, b)| a < b);
+    r.sort_unstable();
+    let mut out: Ranges = Vec::with_capacity(r.len());
+    for &(a, b) in r.iter() {
+        match out.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    *r = out;
+}
+
+/// `open` minus `closed`; both sorted and disjoint.
+fn subtract(open: &[(u32, u32)], closed: &[(u32, u32)]) -> Ranges {
+    let mut out = Vec::with_capacity(open.len() + 1);
+    for &(mut a, b) in open {
+        for &(c, d) in closed {
+            if d <= a || c >= b {
+                continue;
+            }
+            if c > a {
+                out.push((a, c));
+            }
+            a = a.max(d);
+            if a >= b {
+                break;
+            }
+        }
+        if a < b {
+            out.push((a, b));
+        }
+    }
+    out
+}
+
+impl Weekly {
+    fn civil_ranges(&self, d: Date) -> Ranges {
+        let base = &self.pattern[jiff_weekday_index(d.weekday())];
+        let fixed = self.fixed_closed.get(&d);
+        let annual = self.annual_closed.get(&(d.month(), d.day()));
+        match (fixed, annual) {
+            (None, None) => base.clone(),
+            (Some(c), None) | (None, Some(c)) => subtract(base, c),
+            (Some(c1), Some(c2)) => subtract(&subtract(base, c1), c2),
+        }
+    }
+
+    fn instant(&self, d: Date, secs: u32) -> Result<Timestamp, SlaError> {
+        let dt = if secs >= DAY_SECS {
+            DateTime::from(d.tomorrow()?)
+        } else {
+            let t = Time::new(
+                (secs / 3600) as i8,
+                ((secs % 3600) / 60) as i8,
+                (secs % 60) as i8,
+                0,
+            )?;
+            d.to_datetime(t)
+        };
+        let amb = self.tz.to_ambiguous_timestamp(dt);
+        match amb.offset() {
+            // The wall-clock time does not exist: take the first instant at which the local clock
+            // reads at least `dt`, i.e. the transition at the gap. This keeps the mapping monotonic,
+            // so a shift ending at 02:30 on a spring-forward night ends at 03:00 (the jump).
+            AmbiguousOffset::Gap { before, after } => {
+                let lo = before.to_timestamp(dt)?.min(after.to_timestamp(dt)?);
+                match self.tz.following(lo).next() {
+                    Some(tr) => Ok(tr.timestamp()),
+                    None => Ok(amb.compatible()?),
+                }
+            }
+            // Unambiguous, or repeated (fold): the first occurrence.
+            _ => Ok(amb.compatible()?),
+        }
+    }
+
+    /// Open time on local date `d`, as instants, in order. Pieces never cross local midnight.
+    fn pieces(&self, d: Date) -> Result<Vec<(Timestamp, Timestamp)>, SlaError> {
+        let mut out = Vec::new();
+        for (a, b) in self.civil_ranges(d) {
+            let (ta, tb) = (self.instant(d, a)?, self.instant(d, b)?);
+            if ta < tb {
+                out.push((ta, tb));
+            }
+        }
+        Ok(out)
+    }
+
+    fn local_date(&self, t: Timestamp) -> Date {
+        self.tz.to_datetime(t).date()
+    }
+
+    fn add(&self, start: Timestamp, dur: SignedDuration) -> Result<Timestamp, SlaError> {
+        let mut remaining = dur;
+        let mut cursor = start;
+        let mut day = self.local_date(start);
+        let mut closed_days = 0;
+        loop {
+            let mut open_today = false;
+            for (a, b) in self.pieces(day)? {
+                if b <= cursor {
+                    continue;
+                }
+                open_today = true;
+                let a = a.max(cursor);
+                let avail = b.duration_since(a);
+                if avail >= remaining {
+                    return Ok(a.checked_add(remaining)?);
+                }
+                remaining -= avail;
+                cursor = b;
+            }
+            closed_days = if open_today { 0 } else { closed_days + 1 };
+            if closed_days > MAX_CLOSED_DAYS {
+                return Err(SlaError::NoBusinessHours {
+                    days: MAX_CLOSED_DAYS,
+                });
+            }
+            day = day.tomorrow()?;
+        }
+    }
+
+    fn sub(&self, end: Timestamp, dur: SignedDuration) -> Result<Timestamp, SlaError> {
+        let mut remaining = dur;
+        let mut cursor = end;
+        let mut day = self.local_date(end);
+        let mut closed_days = 0;
+        loop {
+            let mut open_today = false;
+            for (a, b) in self.pieces(day)?.into_iter().rev() {
+                if a >= cursor {
+                    continue;
+                }
+                open_today = true;
+                let b = b.min(cursor);
+                let avail = b.duration_since(a);
+                if avail >= remaining {
+                    return Ok(b.checked_sub(remaining)?);
+                }
+                remaining -= avail;
+                cursor = a;
+            }
+            closed_days = if open_today { 0 } else { closed_days + 1 };
+            if closed_days > MAX_CLOSED_DAYS {
+                return Err(SlaError::NoBusinessHours {
+                    days: MAX_CLOSED_DAYS,
+                });
+            }
+            day = day.yesterday()?;
+        }
+    }
+
+    /// Open time in `[a, b)`, `a <= b`.
+    fn between(&self, a: Timestamp, b: Timestamp) -> Result<SignedDuration, SlaError> {
+        let mut total = SignedDuration::ZERO;
+        let mut cursor = a;
+        let mut day = self.local_date(a);
+        let last = self.local_date(b);
+        while day <= last {
+            for (x, y) in self.pieces(day)? {
+                let (x, y) = (x.max(cursor), y.min(b));
+                if x < y {
+                    total += y.duration_since(x);
+                    cursor = y;
+                }
+            }
+            day = day.tomorrow()?;
+        }
+        Ok(total)
+    }
+
+    fn is_open(&self, t: Timestamp) -> Result<bool, SlaError> {
+        Ok(self
+            .pieces(self.local_date(t))?
+            .iter()
+            .any(|(a, b)| *a <= t && t < *b))
+    }
+}
+
+impl BusinessCalendar {
+    /// Calendar hours: open 24×7, holidays included.
+    pub fn always_open() -> Self {
+        Self { kind: Kind::Always }
+    }
+
+    /// Starts a weekly calendar in `time_zone` (an IANA name, or a Freshdesk name such as
+    /// `Eastern Time (US & Canada)`).
+    pub fn builder(time_zone: impl Into<String>) -> CalendarBuilder {
+        CalendarBuilder {
+            time_zone: time_zone.into(),
+            intervals: Default::default(),
+            holidays: Vec::new(),
+        }
+    }
+
+    /// Whether this is the 24×7 calendar.
+    pub fn is_always_open(&self) -> bool {
+        matches!(self.kind, Kind::Always)
+    }
+
+    /// The canonical IANA name of the zone (`None` for 24×7).
+    pub fn time_zone(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Always => None,
+            Kind::Weekly(w) => Some(&w.tz_name),
+        }
+    }
+
+    /// The working intervals of `day`, as configured.
+    pub fn intervals(&self, day: Weekday) -> &[WorkInterval] {
+        match &self.kind {
+            Kind::Always => &[],
+            Kind::Weekly(w) => &w.intervals[weekday_index(day)],
+        }
+    }
+
+    /// The holidays, as configured.
+    pub fn holidays(&self) -> &[Holiday] {
+        match &self.kind {
+            Kind::Always => &[],
+            Kind::Weekly(w) => &w.holidays,
+        }
+    }
+
+    /// The instant at which `duration` of business time has elapsed after `start`.
+    ///
+    /// A zero duration returns `start` unchanged (even when closed). Otherwise the result lies in
+    /// open time or at the end of an open interval (work ending at 17:00 is due at 17:00, not at
+    /// the next opening). A negative duration counts backwards (see
+    /// [`BusinessCalendar::sub_business_duration`]). Results are in UTC.
+    pub fn add_business_duration(
+        &self,
+        start: OffsetDateTime,
+        duration: Duration,
+    ) -> Result<OffsetDateTime, SlaError> {
+        from_ts(self.add_ts(to_ts(start)?, to_sd(duration))?)
+    }
+
+    /// The instant `duration` of business time before `end`; landing exactly on the start of an
+    /// open interval returns that start. Results are in UTC.
+    pub fn sub_business_duration(
+        &self,
+        end: OffsetDateTime,
+        duration: Duration,
+    ) -> Result<OffsetDateTime, SlaError> {
+        from_ts(self.add_ts(to_ts(end)?, -to_sd(duration))?)
+    }
+
+    /// Business time from `a` to `b`; negative when `b` is before `a`.
+    pub fn business_duration_between(
+        &self,
+        a: OffsetDateTime,
+        b: OffsetDateTime,
+    ) -> Result<Duration, SlaError> {
+        Ok(from_sd(self.between_ts(to_ts(a)?, to_ts(b)?)?))
+    }
+
+    /// Whether the calendar is open at `t` (intervals are closed at their start, open at their end).
+    pub fn is_open(&self, t: OffsetDateTime) -> Result<bool, SlaError> {
+        match &self.kind {
+            Kind::Always => Ok(true),
+            Kind::Weekly(w) => w.is_open(to_ts(t)?),
+        }
+    }
+
+    pub(crate) fn add_ts(
+        &self,
+        start: Timestamp,
+        dur: SignedDuration,
+    ) -> Result<Timestamp, SlaError> {
+        match &self.kind {
+            Kind::Always => Ok(start.checked_add(dur)?),
+            Kind::Weekly(_) if dur.is_zero() => Ok(start),
+            Kind::Weekly(w) if dur.is_negative() => w.sub(start, -dur),
+            Kind::Weekly(w) => w.add(start, dur),
+        }
+    }
+
+    pub(crate) fn between_ts(
+        &self,
+        a: Timestamp,
+        b: Timestamp,
+    ) -> Result<SignedDuration, SlaError> {
+        match &self.kind {
+            Kind::Always => Ok(b.duration_since(a)),
+            Kind::Weekly(w) if a <= b => w.between(a, b),
+            Kind::Weekly(w) => Ok(-w.between(b, a)?),
+        }
+    }
+}

@@ -141,6 +141,9 @@ fn region(iso: &str) -> Result<&'static Region, PhoneError> {
 
 /// The calling code the digits start with, if assigned.
 pub(crate) fn calling_code(digits: &str) -> Option<u16> {
+    if digits.starts_with('0') {
+        return None;
+    }
     (1..=3).filter(|n| *n <= digits.len()).find_map(|n| {
         let code: u16 = digits[..n].parse().ok()?;
         CALLING_CODES.binary_search(&code).ok().map(|_| code)

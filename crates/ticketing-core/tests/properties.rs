@@ -1,5 +1,7 @@
 //! Property tests for ticketing-core's pure decisions: threading against a reference model,
 //! phone canonicalisation, country lookup variants, and entry ordering.
+// Test helpers outside `#[test]` functions build fixtures from known-good literals.
+#![allow(clippy::expect_used)]
 
 use proptest::prelude::*;
 use std::collections::BTreeMap;

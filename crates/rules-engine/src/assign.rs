@@ -123,3 +123,27 @@ impl AssignmentState {
         self.groups.get(&group).and_then(|r| r.cursor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_wraps_and_ignores_duplicates() {
+        let roster = GroupRoster {
+            members: vec![
+                Member::available(AgentId(3)),
+                Member::available(AgentId(1)),
+                Member::available(AgentId(3)),
+                Member::available(AgentId(2)),
+            ],
+            cursor: Some(AgentId(2)),
+        };
+        assert_eq!(roster.rotation(), vec![AgentId(3), AgentId(1), AgentId(2)]);
+        let after_last = GroupRoster {
+            cursor: Some(AgentId(9)),
+            ..roster
+        };
+        assert_eq!(after_last.rotation()[0], AgentId(1));
+    }
+}

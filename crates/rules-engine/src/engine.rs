@@ -584,14 +584,12 @@ fn apply(
             set_agent(t, agent, method, events, &mut out);
         }
         Action::AddTags { tags } => {
+            let mut present: Vec<String> = t.tags.iter().map(|x| x.to_lowercase()).collect();
             let mut added = Vec::new();
             for tag in tags {
-                let present = t
-                    .tags
-                    .iter()
-                    .chain(added.iter())
-                    .any(|x: &String| x.to_lowercase() == tag.to_lowercase());
-                if !present {
+                let lower = tag.to_lowercase();
+                if !present.contains(&lower) {
+                    present.push(lower);
                     added.push(tag.clone());
                 }
             }

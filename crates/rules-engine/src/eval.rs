@@ -452,3 +452,31 @@ fn test_actual(c: &Condition, actual: Actual) -> bool {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn phrases_match_whole_consecutive_words() {
+        assert!(has_phrase("hello, my parcel is late!", "parcel is"));
+        assert!(has_phrase("ação rápida", "rápida"));
+        assert!(!has_phrase("refunded", "refund"));
+        assert!(!has_phrase("late parcel", "parcel late"));
+        assert!(!has_phrase("anything", "  "));
+    }
+
+    #[test]
+    fn hours_are_floored() {
+        let t = datetime!(2025-01-01 00:00 UTC);
+        assert_eq!(hours_between(t, t + time::Duration::minutes(119)), 1);
+        assert_eq!(hours_between(t, t + time::Duration::hours(2)), 2);
+        assert_eq!(hours_between(t, t - time::Duration::minutes(30)), -1);
+    }
+
+    #[test]
+    fn phones_keep_plus_and_digits() {
+        assert_eq!(normalise_phone("+44 (20) 7946-0958"), "+442079460958");
+    }
+}

@@ -36,7 +36,7 @@ fn seed_example_whatsapp_routed_to_a_dedicated_agent() {
     t.responder_id = None;
     let env = Env::new(NOW, &AlwaysOpen);
     let ev = evaluate(
-        &[r.clone()],
+        std::slice::from_ref(&r),
         RuleType::TicketCreation.default_execution_mode(),
         &t,
         &created(),
@@ -499,7 +499,7 @@ fn customer_reply_message_conditions() {
     });
     assert_eq!(
         evaluate(
-            &[r.clone()],
+            std::slice::from_ref(&r),
             ExecutionMode::AllMatching,
             &ticket(),
             &trig,
@@ -580,7 +580,7 @@ fn time_trigger_closes_resolved_tickets_after_48_hours() {
     assert!(t.sweep_eligible());
     let env = Env::new(NOW, &AlwaysOpen);
     let ev = evaluate(
-        &[r.clone()],
+        std::slice::from_ref(&r),
         ExecutionMode::AllMatching,
         &t,
         &Trigger::TimeSweep,
@@ -624,7 +624,7 @@ fn free_form_reply_only_inside_the_service_window() {
     let mut t = ticket();
     t.last_customer_message_at = Some(NOW - time::Duration::hours(2));
     let ev = evaluate(
-        &[r.clone()],
+        std::slice::from_ref(&r),
         ExecutionMode::AllMatching,
         &t,
         &Trigger::TimeSweep,

@@ -183,7 +183,10 @@ fn settings_shape() {
 }
 
 fn errors(rule_type: RuleType, body: serde_json::Value) -> ValidationErrors {
-    Rule::from_json_value(RuleId(1), rule_type, &body).unwrap_err()
+    match Rule::from_json_value(RuleId(1), rule_type, &body) {
+        Ok(r) => panic!("expected errors, got {r:?}"),
+        Err(e) => e,
+    }
 }
 
 fn has(errs: &ValidationErrors, field: &str, code: ErrorCode) -> bool {

@@ -1,6 +1,7 @@
 //! The storage conformance suite against SQLite: once on a temporary database file (the real
 //! configuration: WAL, a writer and a reader pool) and once in memory.
 
+#![allow(clippy::expect_used)] // test harness code outside #[test] functions
 use std::sync::Arc;
 
 use store::Store;

@@ -1,5 +1,8 @@
 //! The conformance checks. Each takes a fresh, empty store and panics on a violation.
 
+// This module is test code compiled as a library: failing loudly is its purpose.
+#![allow(clippy::expect_used)]
+
 use std::collections::HashSet;
 use std::sync::Arc;
 

@@ -73,6 +73,9 @@ const EVENTS_LOCK: i32 = 0x5744_0002;
 
 const DELIVERY_COLUMNS: &str =
     "id, received_at, state, attempts, error, account_id, processed_at, body";
+/// [`DELIVERY_COLUMNS`] qualified for the claim's `UPDATE … FROM`.
+const CLAIMED_COLUMNS: &str =
+    "d.id, d.received_at, d.state, d.attempts, d.error, d.account_id, d.processed_at, d.body";
 const SUMMARY_COLUMNS: &str =
     "id, received_at, size, state, attempts, error, account_id, processed_at";
 const EVENT_COLUMNS: &str = "id, key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, account_id, \
@@ -421,12 +424,7 @@ impl Store for PostgresStore {
                  FOR UPDATE SKIP LOCKED) \
              UPDATE deliveries d SET attempts = d.attempts + 1, locked_by = $1, locked_until = $2 \
              FROM picked WHERE d.id = picked.id \
-             RETURNING {}",
-            DELIVERY_COLUMNS
-                .split(", ")
-                .map(|c| format!("d.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+             RETURNING {CLAIMED_COLUMNS}"
         ))
         .bind(worker)
         .bind(until)

@@ -721,4 +721,29 @@ mod tests {
         assert_eq!(delivery_chunks(&huge).len(), 1);
         assert!(delivery_chunks(&[]).is_empty());
     }
+
+    async fn pragma(pool: &SqlitePool, name: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_connection_is_durable_with_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("p.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        for pool in [&store.writer, &store.reader] {
+            assert_eq!(pragma(pool, "synchronous").await, 2, "synchronous=FULL");
+            assert_eq!(pragma(pool, "foreign_keys").await, 1);
+            assert_eq!(pragma(pool, "busy_timeout").await, 30_000);
+        }
+        assert_eq!(store.writer.options().get_max_connections(), 1);
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.reader)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
 }

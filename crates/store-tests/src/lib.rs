@@ -1,1 +1,103 @@
-//! The storage conformance suite.
+//! The storage conformance suite: one set of behaviours every [`store::Store`] adapter must
+//! show, so the SQLite and PostgreSQL adapters behave alike.
+//!
+//! Each check in [`checks`] is a `pub async fn(Arc<dyn Store>)` that panics on a violation and
+//! expects a **fresh, empty** store (some checks count rows or bootstrap the first account).
+//! An adapter crate runs the whole suite from its `tests/conformance.rs` by implementing
+//! [`Harness`] (how to open a fresh store and clean up after it) and invoking
+//! [`conformance_tests!`], which generates one `#[tokio::test]` per check:
+//!
+//! ```ignore
+//! struct TempFile;
+//! impl store_tests::Harness for TempFile {
+//!     type Fixture = tempfile::TempDir;
+//!     async fn setup() -> Option<(Arc<dyn Store>, Self::Fixture)> { /* open a store */ }
+//!     async fn teardown(_dir: Self::Fixture) {}
+//! }
+//! store_tests::conformance_tests!(TempFile);
+//! ```
+//!
+//! A harness returns `None` from [`Harness::setup`] to skip (for example when no database URL
+//! is configured); it should say so on stderr.
+//!
+//! This crate is test support only: it is not a benchmark and does not know any SQL.
+
+pub mod checks;
+
+use std::future::Future;
+use std::sync::Arc;
+use store::Store;
+
+/// How the suite gets a fresh store for each check, and cleans up after it.
+pub trait Harness: Send + Sync + 'static {
+    /// What must live as long as the store (a temporary directory, a schema to drop, …).
+    type Fixture: Send + 'static;
+
+    /// Opens a fresh, empty, migrated store, or returns `None` to skip the check.
+    fn setup() -> impl Future<Output = Option<(Arc<dyn Store>, Self::Fixture)>> + Send;
+
+    /// Cleans up after a check, whether it passed or failed.
+    fn teardown(fixture: Self::Fixture) -> impl Future<Output = ()> + Send;
+}
+
+/// Runs one check on a fresh store from `H`, tears down, then re-raises a failure.
+///
+/// The check runs in its own task so that a panic still lets the teardown run.
+pub async fn run_check<H, F, Fut>(name: &str, check: F)
+where
+    H: Harness,
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some((store, fixture)) = H::setup().await else {
+        return;
+    };
+    let outcome = tokio::spawn(check(store)).await;
+    H::teardown(fixture).await;
+    match outcome {
+        Ok(()) => {}
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("check {name} did not finish: {e}"),
+    }
+}
+
+/// Generates one `#[tokio::test]` per conformance check, each on a fresh store from the given
+/// [`Harness`] type. The calling crate needs `tokio` (with `macros` and `rt-multi-thread`) as a
+/// dev-dependency.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($harness:ty) => {
+        $crate::conformance_tests!(@each $harness;
+            insert_returns_ordered_ids_and_exact_bodies,
+            insert_large_batch_spans_chunks,
+            concurrent_inserts_all_succeed,
+            claim_is_oldest_first_and_increments_attempts,
+            concurrent_claimers_get_disjoint_sets,
+            expired_lease_is_reclaimable,
+            complete_records_events_once,
+            complete_after_lease_loss_fails_and_changes_nothing,
+            complete_requires_a_lease,
+            release_keeps_error_and_delays_until_retry_at,
+            requeue_reprocesses_without_doubling_events,
+            list_deliveries_filters_and_pages,
+            inbox_stats_counts,
+            list_events_in_order_after_cursor,
+            accounts_create_get_and_set_plan,
+            agent_api_key_hashes_are_unique,
+            bootstrap_creates_exactly_once_under_race,
+            bootstrap_does_nothing_when_an_agent_exists,
+            connect_number_conflicts_across_accounts,
+            connect_number_limit,
+            connect_number_limit_under_race,
+            number_secrets_and_settings_round_trip,
+        );
+    };
+    (@each $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::checks::$check).await;
+            }
+        )*
+    };
+}

@@ -1,0 +1,4 @@
+fn main() {
+    // Re-embed the migrations whenever one is added or edited.
+    println!("cargo:rerun-if-changed=migrations");
+}

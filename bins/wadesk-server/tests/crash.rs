@@ -26,7 +26,11 @@ const KEY: &str = "crash-test-key";
 const PNID: &str = "106540352242922";
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn start(db: &str, port: u16, data: &Path) -> Child {
@@ -86,15 +90,21 @@ async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing() 
     let db = format!("sqlite://{}", dir.path().join("crash.db").display());
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
 
     let mut server = start(&db, port, dir.path());
     wait_healthy(&client, &base).await;
     let r = client
         .post(format!("{base}/api/v2/whatsapp/numbers"))
         .basic_auth(KEY, Some("X"))
-        .json(&serde_json::json!({"phone_number_id": PNID, "waba_id": "102290129340398",
-            "display_phone_number": "+1 555 0100", "access_token": "t"}))
+        .json(
+            &serde_json::json!({"phone_number_id": PNID, "waba_id": "102290129340398",
+            "display_phone_number": "+1 555 0100", "access_token": "t"}),
+        )
         .send()
         .await
         .unwrap();
@@ -106,14 +116,17 @@ async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing() 
     let pid = server.id();
     let results: Vec<(usize, bool)> = futures::stream::iter(0..TOTAL)
         .map(|i| {
-            let (client, base, acks, killed) = (client.clone(), base.clone(), acks.clone(), killed.clone());
+            let (client, base, acks, killed) =
+                (client.clone(), base.clone(), acks.clone(), killed.clone());
             async move {
                 let ok = post(&client, &base, delivery(i)).await;
                 if ok && acks.fetch_add(1, Ordering::SeqCst) + 1 == 600 {
                     let mut k = killed.lock().unwrap();
                     if !*k {
                         *k = true;
-                        let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+                        let _ = Command::new("kill")
+                            .args(["-KILL", &pid.to_string()])
+                            .status();
                     }
                 }
                 (i, ok)
@@ -124,14 +137,31 @@ async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing() 
         .await;
     let _ = server.wait();
     assert!(*killed.lock().unwrap(), "the server was killed mid-burst");
-    let acked: BTreeSet<usize> = results.iter().filter(|(_, ok)| *ok).map(|(i, _)| *i).collect();
-    let unacked: Vec<usize> = results.iter().filter(|(_, ok)| !*ok).map(|(i, _)| *i).collect();
-    assert!(acked.len() >= 600 && !unacked.is_empty(), "acked {} unacked {}", acked.len(), unacked.len());
+    let acked: BTreeSet<usize> = results
+        .iter()
+        .filter(|(_, ok)| *ok)
+        .map(|(i, _)| *i)
+        .collect();
+    let unacked: Vec<usize> = results
+        .iter()
+        .filter(|(_, ok)| !*ok)
+        .map(|(i, _)| *i)
+        .collect();
+    assert!(
+        acked.len() >= 600 && !unacked.is_empty(),
+        "acked {} unacked {}",
+        acked.len(),
+        unacked.len()
+    );
 
     let mut server = start(&db, port, dir.path());
     wait_healthy(&client, &base).await;
     // Meta retries what was not acknowledged, and sometimes redelivers what was.
-    let resend: Vec<usize> = unacked.iter().copied().chain(acked.iter().copied().step_by(7)).collect();
+    let resend: Vec<usize> = unacked
+        .iter()
+        .copied()
+        .chain(acked.iter().copied().step_by(7))
+        .collect();
     let ok: Vec<bool> = futures::stream::iter(resend.clone())
         .map(|i| {
             let (client, base) = (client.clone(), base.clone());
@@ -140,10 +170,15 @@ async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing() 
         .buffer_unordered(32)
         .collect()
         .await;
-    assert!(ok.iter().all(|x| *x), "every re-sent delivery is acknowledged after the restart");
+    assert!(
+        ok.iter().all(|x| *x),
+        "every re-sent delivery is acknowledged after the restart"
+    );
 
     // Opened in this process on the same file, beside the running server (WAL allows it).
-    let store = wadesk_app::open_store(&db).await.expect("open the database");
+    let store = wadesk_app::open_store(&db)
+        .await
+        .expect("open the database");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let stats = store.inbox_stats().await.unwrap();
@@ -151,17 +186,28 @@ async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing() 
             assert_eq!(stats.quarantined, 0);
             break;
         }
-        assert!(Instant::now() < deadline, "processing did not finish: {stats:?}");
+        assert!(
+            Instant::now() < deadline,
+            "processing did not finish: {stats:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
     let status = server.wait().unwrap();
     assert!(status.success(), "graceful shutdown on SIGTERM: {status:?}");
 
     let events = store.list_events(None, 1_000_000).await.unwrap();
-    let mut message_keys: Vec<&str> =
-        events.iter().filter(|e| e.event.kind == EventKind::Message).map(|e| e.event.key.as_str()).collect();
-    let status_count = events.iter().filter(|e| e.event.kind == EventKind::Status).count();
+    let mut message_keys: Vec<&str> = events
+        .iter()
+        .filter(|e| e.event.kind == EventKind::Message)
+        .map(|e| e.event.key.as_str())
+        .collect();
+    let status_count = events
+        .iter()
+        .filter(|e| e.event.kind == EventKind::Status)
+        .count();
     let n = message_keys.len();
     message_keys.sort();
     message_keys.dedup();
@@ -170,6 +216,11 @@ async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing() 
     assert_eq!(n, TOTAL, "every acknowledged delivery reached its events");
     assert_eq!(status_count, TOTAL);
     for i in acked {
-        assert!(message_keys.binary_search(&format!("msg:{PNID}:wamid.crash.{i}").as_str()).is_ok(), "acked {i} lost");
+        assert!(
+            message_keys
+                .binary_search(&format!("msg:{PNID}:wamid.crash.{i}").as_str())
+                .is_ok(),
+            "acked {i} lost"
+        );
     }
 }

@@ -65,7 +65,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get_delivery(&self, id: DeliveryId) -> StoreResult<Delivery>;
 
     /// Deliveries without their bodies, newest first.
-    async fn list_deliveries(&self, filter: &DeliveryFilter, page: Page) -> StoreResult<Vec<DeliverySummary>>;
+    async fn list_deliveries(
+        &self,
+        filter: &DeliveryFilter,
+        page: Page,
+    ) -> StoreResult<Vec<DeliverySummary>>;
 
     /// Puts a finished delivery (quarantined, unrouted or processed) back to pending so the job
     /// loop processes it again. Events it already recorded are not doubled.
@@ -102,7 +106,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get_account(&self, id: AccountId) -> StoreResult<Account>;
 
     /// Changes an account's plan; data is kept whatever the plan.
-    async fn set_account_plan(&self, id: AccountId, plan: Plan, now: OffsetDateTime) -> StoreResult<Account>;
+    async fn set_account_plan(
+        &self,
+        id: AccountId,
+        plan: Plan,
+        now: OffsetDateTime,
+    ) -> StoreResult<Account>;
 
     /// The agent whose API key hashes to `api_key_hash`, if any.
     async fn find_agent_by_api_key_hash(&self, api_key_hash: &str) -> StoreResult<Option<Agent>>;
@@ -124,5 +133,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn list_numbers(&self, account: AccountId) -> StoreResult<Vec<WaNumber>>;
 
     /// The connected number with Meta's `phone_number_id`, whatever its account.
-    async fn find_number_by_phone_number_id(&self, phone_number_id: &str) -> StoreResult<Option<WaNumber>>;
+    async fn find_number_by_phone_number_id(
+        &self,
+        phone_number_id: &str,
+    ) -> StoreResult<Option<WaNumber>>;
 }

@@ -174,7 +174,10 @@ impl Page {
 
 impl Default for Page {
     fn default() -> Self {
-        Self { page: 1, per_page: 30 }
+        Self {
+            page: 1,
+            per_page: 30,
+        }
     }
 }
 

@@ -4,7 +4,10 @@ use clap::{Parser, Subcommand};
 use store::NewAgent;
 use ticketing_core::{Plan, Role};
 
-use crate::{AppError, Config, SystemClock, Wadesk, bind, clock::Clock, new_api_key, open_store, shutdown_on_signals};
+use crate::{
+    AppError, Config, SystemClock, Wadesk, bind, clock::Clock, new_api_key, open_store,
+    shutdown_on_signals,
+};
 
 /// `wadesk-server`: the HTTP API, the webhook receiver and (unless `WADESK_RUN_JOBS=false`) the
 /// background jobs. Configured by `WADESK_*` environment variables.
@@ -49,10 +52,17 @@ pub async fn server_main() -> Result<(), AppError> {
     match cli.command.unwrap_or(ServerCommand::Serve) {
         ServerCommand::Serve => {
             let listener = bind(config.listen).await?;
-            Wadesk::open(config).await?.serve(listener, shutdown_on_signals()).await
+            Wadesk::open(config)
+                .await?
+                .serve(listener, shutdown_on_signals())
+                .await
         }
-        ServerCommand::Accounts { command: AccountsCommand::Create { name, plan, email } } => {
-            let plan: Plan = plan.parse().map_err(|e: ticketing_core::PlanParseError| AppError::Usage(e.to_string()))?;
+        ServerCommand::Accounts {
+            command: AccountsCommand::Create { name, plan, email },
+        } => {
+            let plan: Plan = plan
+                .parse()
+                .map_err(|e: ticketing_core::PlanParseError| AppError::Usage(e.to_string()))?;
             let name = name.trim();
             if name.is_empty() {
                 return Err(AppError::Usage("--name must not be empty".into()));
@@ -65,9 +75,17 @@ pub async fn server_main() -> Result<(), AppError> {
                 role: Role::Admin,
                 api_key_hash: crate::http::hash_api_key(&key),
             };
-            let (account, agent) = store.create_account(name, plan, &admin, SystemClock.now()).await?;
-            println!("account {} ({}) created on plan {}", account.id, account.name, account.plan);
-            println!("admin agent {} <{}>; its API key (shown once):", agent.id, agent.email);
+            let (account, agent) = store
+                .create_account(name, plan, &admin, SystemClock.now())
+                .await?;
+            println!(
+                "account {} ({}) created on plan {}",
+                account.id, account.name, account.plan
+            );
+            println!(
+                "admin agent {} <{}>; its API key (shown once):",
+                agent.id, agent.email
+            );
             println!("{key}");
             Ok(())
         }
@@ -83,5 +101,8 @@ pub struct WorkerCli {}
 pub async fn worker_main() -> Result<(), AppError> {
     let _ = WorkerCli::parse();
     let config = Config::from_env()?;
-    Wadesk::open(config).await?.run_jobs(shutdown_on_signals()).await
+    Wadesk::open(config)
+        .await?
+        .run_jobs(shutdown_on_signals())
+        .await
 }

@@ -35,7 +35,10 @@ impl std::fmt::Debug for Config {
             .field("graph_api_version", &self.graph_api_version)
             .field("app_secret", &self.app_secret.as_ref().map(|_| "***"))
             .field("verify_token", &self.verify_token.as_ref().map(|_| "***"))
-            .field("bootstrap_api_key", &self.bootstrap_api_key.as_ref().map(|_| "***"))
+            .field(
+                "bootstrap_api_key",
+                &self.bootstrap_api_key.as_ref().map(|_| "***"),
+            )
             .field("data_dir", &self.data_dir)
             .field("run_jobs", &self.run_jobs)
             .finish()
@@ -70,11 +73,18 @@ impl Config {
     }
 
     /// Reads the given variables (tests pass their own).
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let vars: HashMap<String, String> = vars.into_iter().collect();
-        let get = |k: &str| vars.get(k).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
 
-        let database_url = get("WADESK_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database_url =
+            get("WADESK_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
@@ -93,7 +103,8 @@ impl Config {
             reason: format!("expected HOST:PORT with an IP address, e.g. 127.0.0.1:8080 ({e})"),
         })?;
 
-        let graph_base_url = get("WADESK_GRAPH_BASE_URL").unwrap_or_else(|| DEFAULT_GRAPH_BASE_URL.to_owned());
+        let graph_base_url =
+            get("WADESK_GRAPH_BASE_URL").unwrap_or_else(|| DEFAULT_GRAPH_BASE_URL.to_owned());
         if !(graph_base_url.starts_with("http://") || graph_base_url.starts_with("https://")) {
             return Err(ConfigError {
                 variable: "WADESK_GRAPH_BASE_URL",
@@ -130,7 +141,9 @@ impl Config {
             app_secret: get("WADESK_APP_SECRET"),
             verify_token: get("WADESK_VERIFY_TOKEN"),
             bootstrap_api_key: get("WADESK_BOOTSTRAP_API_KEY"),
-            data_dir: PathBuf::from(get("WADESK_DATA_DIR").unwrap_or_else(|| "./wadesk-data".to_owned())),
+            data_dir: PathBuf::from(
+                get("WADESK_DATA_DIR").unwrap_or_else(|| "./wadesk-data".to_owned()),
+            ),
             run_jobs,
         })
     }
@@ -145,7 +158,9 @@ fn parse_bool(v: &str) -> Option<bool> {
 }
 
 fn is_graph_version(v: &str) -> bool {
-    let Some(rest) = v.strip_prefix('v') else { return false };
+    let Some(rest) = v.strip_prefix('v') else {
+        return false;
+    };
     let mut parts = rest.split('.');
     matches!(
         (parts.next(), parts.next(), parts.next()),
@@ -189,11 +204,32 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable() {
-        assert_eq!(cfg(&[("WADESK_LISTEN", "localhost")]).unwrap_err().variable, "WADESK_LISTEN");
-        assert_eq!(cfg(&[("WADESK_DATABASE_URL", "mysql://x")]).unwrap_err().variable, "WADESK_DATABASE_URL");
-        assert_eq!(cfg(&[("WADESK_GRAPH_API_VERSION", "23")]).unwrap_err().variable, "WADESK_GRAPH_API_VERSION");
-        assert_eq!(cfg(&[("WADESK_RUN_JOBS", "maybe")]).unwrap_err().variable, "WADESK_RUN_JOBS");
-        assert_eq!(cfg(&[("WADESK_GRAPH_BASE_URL", "ftp://x")]).unwrap_err().variable, "WADESK_GRAPH_BASE_URL");
+        assert_eq!(
+            cfg(&[("WADESK_LISTEN", "localhost")]).unwrap_err().variable,
+            "WADESK_LISTEN"
+        );
+        assert_eq!(
+            cfg(&[("WADESK_DATABASE_URL", "mysql://x")])
+                .unwrap_err()
+                .variable,
+            "WADESK_DATABASE_URL"
+        );
+        assert_eq!(
+            cfg(&[("WADESK_GRAPH_API_VERSION", "23")])
+                .unwrap_err()
+                .variable,
+            "WADESK_GRAPH_API_VERSION"
+        );
+        assert_eq!(
+            cfg(&[("WADESK_RUN_JOBS", "maybe")]).unwrap_err().variable,
+            "WADESK_RUN_JOBS"
+        );
+        assert_eq!(
+            cfg(&[("WADESK_GRAPH_BASE_URL", "ftp://x")])
+                .unwrap_err()
+                .variable,
+            "WADESK_GRAPH_BASE_URL"
+        );
         assert!(!cfg(&[("WADESK_RUN_JOBS", "false")]).unwrap().run_jobs);
     }
 

@@ -48,7 +48,10 @@ pub fn phone_number_ids(n: &Notification) -> BTreeSet<String> {
 /// A WhatsApp timestamp, if it is plausible: not before 2009 and not more than a day ahead of
 /// the time the delivery was received. Implausible timestamps (zero, negative, far future) are
 /// kept in the payload but not used as the event's time; consumers fall back to the receipt time.
-pub fn plausible_time(ts: webhook::Timestamp, received_at: OffsetDateTime) -> Option<OffsetDateTime> {
+pub fn plausible_time(
+    ts: webhook::Timestamp,
+    received_at: OffsetDateTime,
+) -> Option<OffsetDateTime> {
     ts.to_offset_datetime()
         .filter(|t| *t >= EARLIEST_PLAUSIBLE && *t <= received_at + MAX_CLOCK_SKEW)
 }
@@ -58,11 +61,16 @@ pub fn plausible_time(ts: webhook::Timestamp, received_at: OffsetDateTime) -> Op
 /// `routes` maps the `phone_number_id`s of connected numbers to their account. Changes of the
 /// `messages` field for any other number are not recorded; a delivery none of whose `messages`
 /// changes is routed (and that has no other field) ends [`DeliveryState::Unrouted`].
-pub fn split(n: &Notification, routes: &HashMap<String, Route>, received_at: OffsetDateTime) -> DeliveryCompletion {
+pub fn split(
+    n: &Notification,
+    routes: &HashMap<String, Route>,
+    received_at: OffsetDateTime,
+) -> DeliveryCompletion {
     let mut events = Vec::new();
     let mut unrouted = BTreeSet::new();
     let mut routed_accounts = BTreeSet::new();
     let mut other_fields = 0usize;
+    let mut unparsed = Vec::new();
 
     for entry in &n.entry {
         for (change_index, change) in entry.changes.iter().enumerate() {
@@ -89,14 +97,13 @@ pub fn split(n: &Notification, routes: &HashMap<String, Route>, received_at: Off
                         payload: serde_json::Value::Null,
                     };
                     for message in &value.messages {
-                        let contact = value.contacts.iter().find(|c| {
-                            (c.wa_id.is_some() && c.wa_id == message.from)
-                                || (c.user_id.is_some() && c.user_id == message.from_user_id)
-                        });
-                        let contact = contact.or(if value.contacts.len() == 1 { value.contacts.first() } else { None });
+                        let contact = value.contact_for(message);
                         let mut e = base(EventKind::Message, format!("msg:{pnid}:{}", message.id));
                         e.message_id = Some(message.id.clone());
-                        e.wa_id = message.from.clone().or_else(|| message.from_user_id.clone());
+                        e.wa_id = message
+                            .from
+                            .clone()
+                            .or_else(|| message.from_user_id.clone());
                         e.subtype = Some(message.type_name().to_owned());
                         e.wa_timestamp = plausible_time(message.timestamp, received_at);
                         e.payload = serde_json::json!({
@@ -114,28 +121,42 @@ pub fn split(n: &Notification, routes: &HashMap<String, Route>, received_at: Off
                             .unwrap_or_default();
                         let mut e = base(
                             EventKind::Status,
-                            format!("status:{pnid}:{}:{}:{recipient}", status.id, status.status.as_str()),
+                            format!(
+                                "status:{pnid}:{}:{}:{recipient}",
+                                status.id,
+                                status.status.as_str()
+                            ),
                         );
                         e.message_id = Some(status.id.clone());
                         e.wa_id = (!recipient.is_empty()).then_some(recipient);
                         e.subtype = Some(status.status.as_str().to_owned());
                         e.wa_timestamp = plausible_time(status.timestamp, received_at);
-                        e.payload = serde_json::json!({ "metadata": &value.metadata, "status": status });
+                        e.payload =
+                            serde_json::json!({ "metadata": &value.metadata, "status": status });
                         events.push(e);
                     }
                     if !value.errors.is_empty() {
                         let digest = content_digest(&entry.id, &change.field, &change.value);
                         for (i, error) in value.errors.iter().enumerate() {
-                            let mut e = base(EventKind::Error, format!("error:{pnid}:{digest}:{i}"));
-                            e.subtype = Some(error.code.map(|c| c.to_string()).unwrap_or_default());
-                            e.payload = serde_json::json!({ "metadata": &value.metadata, "error": error });
+                            let mut e =
+                                base(EventKind::Error, format!("error:{pnid}:{digest}:{i}"));
+                            e.subtype = error.code.map(|c| c.to_string());
+                            e.payload =
+                                serde_json::json!({ "metadata": &value.metadata, "error": error });
                             events.push(e);
                         }
                     }
                 }
+                ChangeValue::Unparsed { error, .. } => {
+                    unparsed.push(format!(
+                        "entry {} change {change_index} ({}): {error}",
+                        entry.id, change.field
+                    ));
+                }
                 other => {
                     other_fields += 1;
-                    let digest = content_digest(&entry.id, &change.field, other);
+                    let other = other.to_json();
+                    let digest = content_digest(&entry.id, &change.field, &other);
                     events.push(NewEvent {
                         key: format!("field:{}:{digest}:{change_index}", change.field),
                         kind: EventKind::Field,
@@ -158,13 +179,22 @@ pub fn split(n: &Notification, routes: &HashMap<String, Route>, received_at: Off
         }
     }
 
-    let note = (!unrouted.is_empty()).then(|| {
-        format!(
+    let mut notes = Vec::new();
+    if !unparsed.is_empty() {
+        notes.push(format!("unparseable changes: {}", unparsed.join("; ")));
+    }
+    if !unrouted.is_empty() {
+        notes.push(format!(
             "no connected number for phone_number_id {}",
             unrouted.iter().cloned().collect::<Vec<_>>().join(", ")
-        )
-    });
-    let state = if routed_accounts.is_empty() && other_fields == 0 && !unrouted.is_empty() {
+        ));
+    }
+    let note = (!notes.is_empty()).then(|| notes.join(". "));
+    // A change that cannot be read quarantines the delivery (kept for an admin, re-processable),
+    // while the events of the changes that could be read are recorded all the same.
+    let state = if !unparsed.is_empty() {
+        DeliveryState::Quarantined
+    } else if routed_accounts.is_empty() && other_fields == 0 && !unrouted.is_empty() {
         DeliveryState::Unrouted
     } else {
         DeliveryState::Processed
@@ -173,12 +203,57 @@ pub fn split(n: &Notification, routes: &HashMap<String, Route>, received_at: Off
         1 => routed_accounts.first().copied(),
         _ => None,
     };
-    DeliveryCompletion { state, error: note, account_id, events }
+    for e in &mut events {
+        scrub_nul(e);
+    }
+    DeliveryCompletion {
+        state,
+        error: note.map(no_nul),
+        account_id,
+        events,
+    }
+}
+
+/// PostgreSQL text cannot hold NUL characters; a hostile id must not make a delivery
+/// unrecordable. Payloads keep them (they are stored as escaped JSON).
+fn scrub_nul(e: &mut NewEvent) {
+    for s in [&mut e.key, &mut e.field] {
+        if s.contains('\0') {
+            *s = no_nul(std::mem::take(s));
+        }
+    }
+    for s in [
+        &mut e.waba_id,
+        &mut e.phone_number_id,
+        &mut e.message_id,
+        &mut e.wa_id,
+        &mut e.subtype,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if s.contains('\0') {
+            *s = no_nul(std::mem::take(s));
+        }
+    }
+}
+
+fn no_nul(s: String) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "\u{FFFD}")
+    } else {
+        s
+    }
 }
 
 /// A quarantine completion for a body that cannot be parsed.
 pub fn quarantine(reason: String) -> DeliveryCompletion {
-    DeliveryCompletion { state: DeliveryState::Quarantined, error: Some(reason), account_id: None, events: Vec::new() }
+    DeliveryCompletion {
+        state: DeliveryState::Quarantined,
+        error: Some(no_nul(reason)),
+        account_id: None,
+        events: Vec::new(),
+    }
 }
 
 /// A stable digest of a change, for the keys of events that have no id of their own.

@@ -38,7 +38,10 @@ pub struct Ingestor {
 impl Ingestor {
     /// Starts the writer. `stored` is notified after every commit, so an in-process job loop
     /// can pick the new deliveries up at once instead of waiting for its next poll.
-    pub fn spawn(store: Arc<dyn Store>, stored: Arc<Notify>) -> (Self, tokio::task::JoinHandle<()>) {
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        stored: Arc<Notify>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(4 * MAX_BATCH);
         let handle = tokio::spawn(writer(store, rx, stored));
         (Self { tx }, handle)
@@ -47,12 +50,19 @@ impl Ingestor {
     /// Stores one body durably and returns its id once the commit holding it is done.
     pub async fn store(&self, delivery: NewDelivery) -> Result<DeliveryId, IngestError> {
         let (reply, answer) = oneshot::channel();
-        self.tx.send((delivery, reply)).await.map_err(|_| IngestError::Closed)?;
+        self.tx
+            .send((delivery, reply))
+            .await
+            .map_err(|_| IngestError::Closed)?;
         answer.await.map_err(|_| IngestError::Closed)?
     }
 }
 
-async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(NewDelivery, Reply)>, stored: Arc<Notify>) {
+async fn writer(
+    store: Arc<dyn Store>,
+    mut rx: mpsc::Receiver<(NewDelivery, Reply)>,
+    stored: Arc<Notify>,
+) {
     let mut bodies = Vec::with_capacity(MAX_BATCH);
     let mut replies = Vec::with_capacity(MAX_BATCH);
     while let Some((first, reply)) = rx.recv().await {
@@ -81,7 +91,10 @@ async fn writer(store: Arc<dyn Store>, mut rx: mpsc::Receiver<(NewDelivery, Repl
                 stored.notify_waiters();
                 stored.notify_one();
             }
-            Ok(ids) => fail_all(&mut replies, &StoreError::Corrupt(format!("{} ids for {size} bodies", ids.len()))),
+            Ok(ids) => fail_all(
+                &mut replies,
+                &StoreError::Corrupt(format!("{} ids for {size} bodies", ids.len())),
+            ),
             Err(e) => fail_all(&mut replies, &e),
         }
     }

@@ -6,7 +6,9 @@
 //! the events and finishing the delivery is one transaction, and events are keyed, so a
 //! delivery processed twice records nothing twice.
 
-use std::{collections::HashMap, panic::AssertUnwindSafe, sync::Arc, time::Duration as StdDuration};
+use std::{
+    collections::HashMap, panic::AssertUnwindSafe, sync::Arc, time::Duration as StdDuration,
+};
 
 use store::{Delivery, DeliveryState, Store, StoreError};
 use tokio::sync::Notify;
@@ -35,7 +37,7 @@ impl InboxSettings {
     pub fn new(role: &str) -> Self {
         Self {
             worker_id: format!("{role}-{}-{}", std::process::id(), rand_suffix()),
-            lease: time::Duration::seconds(60),
+            lease: time::Duration::seconds(15),
             batch: 64,
             poll: StdDuration::from_millis(500),
         }
@@ -60,7 +62,14 @@ pub async fn run_inbox(
     tracing::info!(worker = %settings.worker_id, "inbox loop started");
     let mut failures = 0u32;
     while !shutdown.is_cancelled() {
-        let claimed = store.claim_deliveries(&settings.worker_id, clock.now(), settings.lease, settings.batch).await;
+        let claimed = store
+            .claim_deliveries(
+                &settings.worker_id,
+                clock.now(),
+                settings.lease,
+                settings.batch,
+            )
+            .await;
         match claimed {
             Ok(batch) if batch.is_empty() => {
                 failures = 0;
@@ -79,7 +88,14 @@ pub async fn run_inbox(
                         // restart) takes them over.
                         break;
                     }
-                    process_one(store.as_ref(), clock.as_ref(), &settings, &mut routes, delivery).await;
+                    process_one(
+                        store.as_ref(),
+                        clock.as_ref(),
+                        &settings,
+                        &mut routes,
+                        delivery,
+                    )
+                    .await;
                 }
             }
             Err(e) => {
@@ -100,7 +116,11 @@ pub async fn run_inbox(
 struct RouteCache(HashMap<String, Option<Route>>);
 
 impl RouteCache {
-    async fn resolve(&mut self, store: &dyn Store, pnid: &str) -> Result<Option<Route>, StoreError> {
+    async fn resolve(
+        &mut self,
+        store: &dyn Store,
+        pnid: &str,
+    ) -> Result<Option<Route>, StoreError> {
         if let Some(r) = self.0.get(pnid) {
             return Ok(*r);
         }
@@ -108,7 +128,10 @@ impl RouteCache {
             .find_number_by_phone_number_id(pnid)
             .await?
             .filter(|n| n.status != store::NumberStatus::Disconnected)
-            .map(|n| Route { account_id: n.account_id, number_id: n.id });
+            .map(|n| Route {
+                account_id: n.account_id,
+                number_id: n.id,
+            });
         self.0.insert(pnid.to_owned(), route);
         Ok(route)
     }
@@ -123,7 +146,9 @@ async fn process_one(
     delivery: Delivery,
 ) {
     let id = delivery.id;
-    let completion = match std::panic::catch_unwind(AssertUnwindSafe(|| inbox::parse(&delivery.body))) {
+    let completion = match std::panic::catch_unwind(AssertUnwindSafe(|| {
+        inbox::parse(&delivery.body)
+    })) {
         Err(_) => inbox::quarantine("internal error: the parser panicked on this body".into()),
         Ok(Err(reason)) => inbox::quarantine(reason),
         Ok(Ok(notification)) => {
@@ -134,17 +159,24 @@ async fn process_one(
                         table.insert(pnid, route);
                     }
                     Ok(None) => {}
-                    Err(e) => return retry_later(store, clock, settings, &delivery, &e.to_string()).await,
+                    Err(e) => {
+                        return retry_later(store, clock, settings, &delivery, &e.to_string()).await;
+                    }
                 }
             }
-            match std::panic::catch_unwind(AssertUnwindSafe(|| inbox::split(&notification, &table, delivery.received_at))) {
+            match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                inbox::split(&notification, &table, delivery.received_at)
+            })) {
                 Ok(c) => c,
                 Err(_) => inbox::quarantine("internal error: splitting this body panicked".into()),
             }
         }
     };
     let state = completion.state;
-    match store.complete_delivery(id, &settings.worker_id, &completion, clock.now()).await {
+    match store
+        .complete_delivery(id, &settings.worker_id, &completion, clock.now())
+        .await
+    {
         Ok(report) => {
             metrics::counter!("wadesk_webhook_events_recorded_total").increment(report.recorded);
             metrics::counter!("wadesk_webhook_events_duplicate_total").increment(report.duplicates);
@@ -161,10 +193,24 @@ async fn process_one(
     }
 }
 
-async fn retry_later(store: &dyn Store, clock: &dyn Clock, settings: &InboxSettings, delivery: &Delivery, error: &str) {
+async fn retry_later(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    settings: &InboxSettings,
+    delivery: &Delivery,
+    error: &str,
+) {
     let backoff = time::Duration::seconds(1i64 << delivery.attempts.clamp(0, 8));
     tracing::warn!(delivery = %delivery.id, attempts = delivery.attempts, error.message = error, "processing failed; will retry");
-    if let Err(e) = store.release_delivery(delivery.id, &settings.worker_id, error, clock.now() + backoff).await {
+    if let Err(e) = store
+        .release_delivery(
+            delivery.id,
+            &settings.worker_id,
+            error,
+            clock.now() + backoff,
+        )
+        .await
+    {
         tracing::warn!(delivery = %delivery.id, error.message = %e, "could not release the lease; it will expire");
     }
 }

@@ -84,7 +84,11 @@ impl Wadesk {
     }
 
     /// Like [`Wadesk::open`], with a database and clock of the caller's (tests use this).
-    pub async fn with_store(config: Config, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Self, AppError> {
+    pub async fn with_store(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, AppError> {
         if let Some(key) = config.bootstrap_api_key.as_deref() {
             let admin = NewAgent {
                 name: "Administrator".into(),
@@ -92,17 +96,28 @@ impl Wadesk {
                 role: ticketing_core::Role::Admin,
                 api_key_hash: http::hash_api_key(key),
             };
-            if let Some((account, agent)) = store.bootstrap_account("wadesk", &admin, clock.now()).await? {
+            if let Some((account, agent)) = store
+                .bootstrap_account("wadesk", &admin, clock.now())
+                .await?
+            {
                 tracing::info!(account = %account.id, agent = %agent.id, "bootstrap account created");
             }
         }
-        Ok(Self { store, clock, config: Arc::new(config) })
+        Ok(Self {
+            store,
+            clock,
+            config: Arc::new(config),
+        })
     }
 
     /// Serves HTTP on `listener` (and, unless `WADESK_RUN_JOBS=false`, runs the background jobs)
     /// until `shutdown` is cancelled. In-flight requests finish; the job loop stops between
     /// deliveries.
-    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), AppError> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), AppError> {
         let stored = Arc::new(Notify::new());
         let (ingestor, writer) = ingest::Ingestor::spawn(self.store.clone(), stored.clone());
         let jobs = self.config.run_jobs.then(|| {
@@ -123,8 +138,14 @@ impl Wadesk {
         };
         let app = http::router(state);
         let addr = listener.local_addr().ok();
-        tracing::info!(?addr, run_jobs = self.config.run_jobs, "wadesk-server listening");
-        let served = axum::serve(listener, app).with_graceful_shutdown(shutdown.clone().cancelled_owned()).await;
+        tracing::info!(
+            ?addr,
+            run_jobs = self.config.run_jobs,
+            "wadesk-server listening"
+        );
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
         // Every request handler is done, so every ingest handle is gone: the writer drains and ends.
         let _ = writer.await;
         shutdown.cancel();
@@ -132,20 +153,34 @@ impl Wadesk {
             let _ = jobs.await;
         }
         tracing::info!("wadesk-server stopped");
-        served.map_err(|source| AppError::Io { context: "serving HTTP".into(), source })
+        served.map_err(|source| AppError::Io {
+            context: "serving HTTP".into(),
+            source,
+        })
     }
 
     /// Runs the background jobs only (what `wadesk-worker` does) until `shutdown` is cancelled.
     pub async fn run_jobs(self, shutdown: CancellationToken) -> Result<(), AppError> {
-        jobs::run_inbox(self.store, self.clock, jobs::InboxSettings::new("worker"), Arc::new(Notify::new()), shutdown)
-            .await;
+        jobs::run_inbox(
+            self.store,
+            self.clock,
+            jobs::InboxSettings::new("worker"),
+            Arc::new(Notify::new()),
+            shutdown,
+        )
+        .await;
         Ok(())
     }
 }
 
 /// Binds the configured listen address.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {
-    TcpListener::bind(addr).await.map_err(|source| AppError::Io { context: format!("listening on {addr}"), source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| AppError::Io {
+            context: format!("listening on {addr}"),
+            source,
+        })
 }
 
 /// A token cancelled on SIGINT or SIGTERM.
@@ -156,15 +191,16 @@ pub fn shutdown_on_signals() -> CancellationToken {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error.message = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    t.cancel();
-                    return;
-                }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error.message = %e, "cannot listen for SIGTERM");
+                        let _ = ctrl_c.await;
+                        t.cancel();
+                        return;
+                    }
+                };
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}
@@ -183,7 +219,13 @@ pub fn shutdown_on_signals() -> CancellationToken {
 pub fn init_tracing() {
     use tracing_subscriber::{EnvFilter, fmt};
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("WADESK_LOG_FORMAT").map(|v| v == "json").unwrap_or(false);
+    let json = std::env::var("WADESK_LOG_FORMAT")
+        .map(|v| v == "json")
+        .unwrap_or(false);
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }

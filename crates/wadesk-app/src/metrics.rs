@@ -44,7 +44,10 @@ impl Metrics {
         metrics::gauge!("wadesk_inbox_quarantined_deliveries").set(stats.quarantined as f64);
         metrics::gauge!("wadesk_inbox_unrouted_deliveries").set(stats.unrouted as f64);
         metrics::gauge!("wadesk_webhook_events").set(stats.events as f64);
-        let lag = stats.oldest_pending_received_at.map(|t| (now - t).as_seconds_f64().max(0.0)).unwrap_or(0.0);
+        let lag = stats
+            .oldest_pending_received_at
+            .map(|t| (now - t).as_seconds_f64().max(0.0))
+            .unwrap_or(0.0);
         metrics::gauge!("wadesk_inbox_lag_seconds").set(lag);
     }
 
@@ -56,15 +59,45 @@ impl Metrics {
 
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
-    describe_counter!("wadesk_webhook_deliveries_received_total", "Webhook deliveries stored durably and acknowledged.");
-    describe_counter!("wadesk_webhook_deliveries_refused_total", "Webhook deliveries refused, by reason.");
-    describe_counter!("wadesk_webhook_deliveries_processed_total", "Deliveries the job loop finished, by final state.");
-    describe_counter!("wadesk_webhook_events_recorded_total", "Events recorded from deliveries.");
-    describe_counter!("wadesk_webhook_events_duplicate_total", "Events skipped because they were already recorded.");
-    describe_gauge!("wadesk_inbox_pending_deliveries", "Deliveries stored and not yet processed.");
-    describe_gauge!("wadesk_inbox_quarantined_deliveries", "Deliveries that could not be parsed.");
-    describe_gauge!("wadesk_inbox_unrouted_deliveries", "Deliveries for numbers no account connected.");
+    describe_counter!(
+        "wadesk_webhook_deliveries_received_total",
+        "Webhook deliveries stored durably and acknowledged."
+    );
+    describe_counter!(
+        "wadesk_webhook_deliveries_refused_total",
+        "Webhook deliveries refused, by reason."
+    );
+    describe_counter!(
+        "wadesk_webhook_deliveries_processed_total",
+        "Deliveries the job loop finished, by final state."
+    );
+    describe_counter!(
+        "wadesk_webhook_events_recorded_total",
+        "Events recorded from deliveries."
+    );
+    describe_counter!(
+        "wadesk_webhook_events_duplicate_total",
+        "Events skipped because they were already recorded."
+    );
+    describe_gauge!(
+        "wadesk_inbox_pending_deliveries",
+        "Deliveries stored and not yet processed."
+    );
+    describe_gauge!(
+        "wadesk_inbox_quarantined_deliveries",
+        "Deliveries that could not be parsed."
+    );
+    describe_gauge!(
+        "wadesk_inbox_unrouted_deliveries",
+        "Deliveries for numbers no account connected."
+    );
     describe_gauge!("wadesk_webhook_events", "Events recorded in all.");
-    describe_gauge!("wadesk_inbox_lag_seconds", "Age of the oldest unprocessed delivery.");
-    describe_histogram!("wadesk_ingest_batch_size", "Deliveries committed together (group commit).");
+    describe_gauge!(
+        "wadesk_inbox_lag_seconds",
+        "Age of the oldest unprocessed delivery."
+    );
+    describe_histogram!(
+        "wadesk_ingest_batch_size",
+        "Deliveries committed together (group commit)."
+    );
 }

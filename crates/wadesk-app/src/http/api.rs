@@ -40,17 +40,31 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with one detail.
-    pub fn new(status: StatusCode, description: &str, field: &str, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        description: &str,
+        field: &str,
+        code: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             description: description.to_owned(),
-            errors: vec![FieldError { field: field.to_owned(), message: message.into(), code: code.to_owned() }],
+            errors: vec![FieldError {
+                field: field.to_owned(),
+                message: message.into(),
+                code: code.to_owned(),
+            }],
         }
     }
 
     /// 400 with field errors.
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, description: "Validation failed".into(), errors }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            description: "Validation failed".into(),
+            errors,
+        }
     }
 
     /// 401.
@@ -77,7 +91,13 @@ impl ApiError {
 
     /// 404.
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "Resource not found", "", "not_found", "No such resource.")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Resource not found",
+            "",
+            "not_found",
+            "No such resource.",
+        )
     }
 }
 
@@ -88,10 +108,19 @@ impl IntoResponse for ApiError {
             description: String,
             errors: Vec<FieldError>,
         }
-        let mut resp =
-            (self.status, Json(Body { description: self.description, errors: self.errors })).into_response();
+        let mut resp = (
+            self.status,
+            Json(Body {
+                description: self.description,
+                errors: self.errors,
+            }),
+        )
+            .into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"wadesk\""));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"wadesk\""),
+            );
         }
         resp
     }
@@ -101,10 +130,16 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found(),
-            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "Conflict", "", "duplicate_value", m),
-            StoreError::LimitReached(m) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Limit reached", "", "limit_reached", m)
+            StoreError::Conflict(m) => {
+                ApiError::new(StatusCode::CONFLICT, "Conflict", "", "duplicate_value", m)
             }
+            StoreError::LimitReached(m) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Limit reached",
+                "",
+                "limit_reached",
+                m,
+            ),
             other => {
                 tracing::error!(error.message = %other, "storage error behind an API request");
                 ApiError::new(
@@ -131,7 +166,11 @@ pub struct Caller {
 impl Caller {
     /// Fails with 403 unless the caller is an admin.
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.agent.role == Role::Admin { Ok(()) } else { Err(ApiError::admin_only()) }
+        if self.agent.role == Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::admin_only())
+        }
     }
 }
 
@@ -146,7 +185,9 @@ fn api_key(headers: &HeaderMap) -> Option<String> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(rest.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let key = text.split_once(':').map_or(text.as_str(), |(user, _)| user);
     (!key.is_empty()).then(|| key.to_owned())
@@ -155,9 +196,16 @@ fn api_key(headers: &HeaderMap) -> Option<String> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let key = api_key(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-        let agent = app.store.find_agent_by_api_key_hash(&hash_api_key(&key)).await?.ok_or_else(ApiError::unauthorized)?;
+        let agent = app
+            .store
+            .find_agent_by_api_key_hash(&hash_api_key(&key))
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
         let account = app.store.get_account(agent.account_id).await?;
         Ok(Caller { agent, account })
     }
@@ -165,7 +213,7 @@ impl FromRequestParts<AppState> for Caller {
 
 /// A JSON request body whose rejections use Freshdesk's error shape.
 #[derive(Debug)]
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
@@ -182,7 +230,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 } else {
                     ("invalid_json", StatusCode::BAD_REQUEST)
                 };
-                Err(ApiError::new(status, "Validation failed", "", code, rejection.body_text()))
+                Err(ApiError::new(
+                    status,
+                    "Validation failed",
+                    "",
+                    code,
+                    rejection.body_text(),
+                ))
             }
         }
     }
@@ -241,7 +295,10 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(b);
                 i += 3;
                 continue;
@@ -254,11 +311,19 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Adds Freshdesk's `Link: <…>; rel="next"` header when a full page came back.
-pub(super) fn with_next_link<T: Serialize>(path: &str, page: store::Page, items: Vec<T>) -> Response {
+pub(super) fn with_next_link<T: Serialize>(
+    path: &str,
+    page: store::Page,
+    items: Vec<T>,
+) -> Response {
     let full = items.len() as u32 >= page.per_page;
     let mut resp = Json(items).into_response();
     if full {
-        let link = format!("<{path}?page={}&per_page={}>; rel=\"next\"", page.page + 1, page.per_page);
+        let link = format!(
+            "<{path}?page={}&per_page={}>; rel=\"next\"",
+            page.page + 1,
+            page.per_page
+        );
         if let Ok(v) = HeaderValue::from_str(&link) {
             resp.headers_mut().insert(header::LINK, v);
         }
@@ -268,8 +333,12 @@ pub(super) fn with_next_link<T: Serialize>(path: &str, page: store::Page, items:
 
 /// RFC 3339 in UTC with whole seconds, as Freshdesk writes timestamps.
 pub(super) fn rfc3339(t: time::OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(t);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    let t = t
+        .to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -287,7 +356,13 @@ mod tests {
                 ("page".into(), "3".into())
             ]
         );
-        assert_eq!(pagination(Some("page=2&page=3&per_page=10")).unwrap(), store::Page { page: 3, per_page: 10 });
+        assert_eq!(
+            pagination(Some("page=2&page=3&per_page=10")).unwrap(),
+            store::Page {
+                page: 3,
+                per_page: 10
+            }
+        );
         assert!(pagination(Some("per_page=101")).is_err());
         assert!(pagination(Some("page=0")).is_err());
         assert_eq!(percent_decode("%"), "%");
@@ -298,9 +373,15 @@ mod tests {
     fn basic_auth_takes_the_user_name() {
         let mut h = HeaderMap::new();
         let v = base64::engine::general_purpose::STANDARD.encode("KEY123:X");
-        h.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Basic {v}")).unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {v}")).unwrap(),
+        );
         assert_eq!(api_key(&h).as_deref(), Some("KEY123"));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer abc"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer abc"),
+        );
         assert_eq!(api_key(&h), None);
     }
 }

@@ -22,7 +22,7 @@ use super::{
 };
 
 /// The operator account: sees deliveries that belong to no account.
-pub const OPERATOR_ACCOUNT: AccountId = AccountId(1);
+pub(crate) const OPERATOR_ACCOUNT: AccountId = AccountId(1);
 
 #[derive(Debug, Serialize)]
 pub(super) struct DeliveryView {
@@ -61,7 +61,10 @@ impl From<&Delivery> for DeliveryView {
     fn from(d: &Delivery) -> Self {
         let (body, body_base64) = match std::str::from_utf8(&d.body) {
             Ok(s) => (Some(s.to_owned()), None),
-            Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(&d.body))),
+            Err(_) => (
+                None,
+                Some(base64::engine::general_purpose::STANDARD.encode(&d.body)),
+            ),
         };
         Self {
             id: d.id.0,
@@ -112,13 +115,21 @@ pub(super) async fn list(
     };
     let rows = app.store.list_deliveries(&filter, page).await?;
     let views: Vec<DeliveryView> = rows.iter().map(DeliveryView::from).collect();
-    Ok(with_next_link("/api/v2/whatsapp/webhook_deliveries", page, views))
+    Ok(with_next_link(
+        "/api/v2/whatsapp/webhook_deliveries",
+        page,
+        views,
+    ))
 }
 
 async fn load(app: &AppState, caller: &Caller, id: i64) -> Result<Delivery, ApiError> {
     caller.require_admin()?;
     let d = app.store.get_delivery(DeliveryId(id)).await?;
-    if visible(caller, d.account_id) { Ok(d) } else { Err(ApiError::not_found()) }
+    if visible(caller, d.account_id) {
+        Ok(d)
+    } else {
+        Err(ApiError::not_found())
+    }
 }
 
 /// `GET /api/v2/whatsapp/webhook_deliveries/{id}`: with the raw body (as text when it is

@@ -6,7 +6,7 @@ mod numbers;
 mod ops;
 mod webhook;
 
-pub use api::{ApiError, Caller, FieldError};
+pub use api::{ApiError, Caller, FieldError, hash_api_key};
 
 use std::sync::Arc;
 
@@ -42,10 +42,16 @@ pub struct AppState {
 /// All routes.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/whatsapp/numbers", post(numbers::create).get(numbers::list))
+        .route(
+            "/whatsapp/numbers",
+            post(numbers::create).get(numbers::list),
+        )
         .route("/whatsapp/webhook_deliveries", get(deliveries::list))
         .route("/whatsapp/webhook_deliveries/{id}", get(deliveries::show))
-        .route("/whatsapp/webhook_deliveries/{id}/reprocess", post(deliveries::reprocess))
+        .route(
+            "/whatsapp/webhook_deliveries/{id}/reprocess",
+            post(deliveries::reprocess),
+        )
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_API_BODY));
     Router::new()

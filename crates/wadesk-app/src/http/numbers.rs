@@ -17,7 +17,7 @@ use super::{
 };
 
 /// An account holds at most this many numbers.
-pub const MAX_NUMBERS_PER_ACCOUNT: u32 = 10;
+pub(crate) const MAX_NUMBERS_PER_ACCOUNT: u32 = 10;
 
 /// The body of `POST /api/v2/whatsapp/numbers`.
 #[derive(Debug, Deserialize)]
@@ -75,23 +75,38 @@ fn whatsapp_plan(caller: &Caller) -> Result<(), ApiError> {
             "The WhatsApp channel is not available on your plan.",
             "",
             "plan_restricted",
-            format!("Plan '{}' has no WhatsApp channel; upgrade to growth, pro or enterprise.", caller.account.plan),
+            format!(
+                "Plan '{}' has no WhatsApp channel; upgrade to growth, pro or enterprise.",
+                caller.account.plan
+            ),
         ))
     }
 }
 
 fn field(name: &str, code: &str, message: impl Into<String>) -> FieldError {
-    FieldError { field: name.into(), message: message.into(), code: code.into() }
+    FieldError {
+        field: name.into(),
+        message: message.into(),
+        code: code.into(),
+    }
 }
 
 fn required(errors: &mut Vec<FieldError>, name: &str, v: &Option<String>, max: usize) -> String {
     match v.as_deref().map(str::trim) {
         None | Some("") => {
-            errors.push(field(name, "missing_field", "It should be a non-empty string"));
+            errors.push(field(
+                name,
+                "missing_field",
+                "It should be a non-empty string",
+            ));
             String::new()
         }
         Some(s) if s.chars().count() > max => {
-            errors.push(field(name, "invalid_value", format!("It should be at most {max} characters")));
+            errors.push(field(
+                name,
+                "invalid_value",
+                format!("It should be at most {max} characters"),
+            ));
             String::new()
         }
         Some(s) => s.to_owned(),
@@ -100,7 +115,11 @@ fn required(errors: &mut Vec<FieldError>, name: &str, v: &Option<String>, max: u
 
 fn digits_id(errors: &mut Vec<FieldError>, name: &str, v: &str) {
     if !v.is_empty() && !v.bytes().all(|b| b.is_ascii_digit()) {
-        errors.push(field(name, "invalid_value", "It should contain digits only, as Meta's ids do"));
+        errors.push(field(
+            name,
+            "invalid_value",
+            "It should contain digits only, as Meta's ids do",
+        ));
     }
 }
 
@@ -112,7 +131,9 @@ pub(super) async fn create(
 ) -> Result<Response, ApiError> {
     caller.require_admin()?;
     whatsapp_plan(&caller)?;
-    if body.phone_number_id.is_none() && (body.display_name.is_some() || body.phone_number.is_some()) {
+    if body.phone_number_id.is_none()
+        && (body.display_name.is_some() || body.phone_number.is_some())
+    {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Onboarding is not available yet",
@@ -126,11 +147,20 @@ pub(super) async fn create(
     digits_id(&mut errors, "phone_number_id", &phone_number_id);
     let waba_id = required(&mut errors, "waba_id", &body.waba_id, 64);
     digits_id(&mut errors, "waba_id", &waba_id);
-    let display_phone_number = required(&mut errors, "display_phone_number", &body.display_phone_number, 32);
+    let display_phone_number = required(
+        &mut errors,
+        "display_phone_number",
+        &body.display_phone_number,
+        32,
+    );
     let access_token = required(&mut errors, "access_token", &body.access_token, 4096);
     let name = match body.name.as_deref().map(str::trim) {
         Some(n) if n.chars().count() > 255 => {
-            errors.push(field("name", "invalid_value", "It should be at most 255 characters"));
+            errors.push(field(
+                "name",
+                "invalid_value",
+                "It should be at most 255 characters",
+            ));
             String::new()
         }
         Some(n) if !n.is_empty() => n.to_owned(),
@@ -141,7 +171,11 @@ pub(super) async fn create(
         Some(v) => match v.as_i64().map(ThreadingInterval::from_hours) {
             Some(Ok(t)) => t,
             _ => {
-                errors.push(field("threading_interval_hours", "invalid_value", "It should be a whole number of hours from 1 to 48"));
+                errors.push(field(
+                    "threading_interval_hours",
+                    "invalid_value",
+                    "It should be a whole number of hours from 1 to 48",
+                ));
                 ThreadingInterval::DEFAULT
             }
         },
@@ -184,7 +218,9 @@ pub(super) async fn create(
                 "Limit reached",
                 "phone_number_id",
                 "limit_reached",
-                format!("An account can connect at most {MAX_NUMBERS_PER_ACCOUNT} WhatsApp numbers."),
+                format!(
+                    "An account can connect at most {MAX_NUMBERS_PER_ACCOUNT} WhatsApp numbers."
+                ),
             ),
             other => other.into(),
         })?;
@@ -193,7 +229,10 @@ pub(super) async fn create(
 }
 
 /// `GET /api/v2/whatsapp/numbers`.
-pub(super) async fn list(State(app): State<AppState>, caller: Caller) -> Result<Json<Vec<NumberView>>, ApiError> {
+pub(super) async fn list(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<NumberView>>, ApiError> {
     let numbers = app.store.list_numbers(caller.account.id).await?;
     Ok(Json(numbers.iter().map(NumberView::from).collect()))
 }

@@ -16,5 +16,8 @@ pub(super) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
         Ok(stats) => app.metrics.set_inbox(&stats, app.clock.now()),
         Err(e) => tracing::warn!(error.message = %e, "reading inbox stats for /metrics failed"),
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        app.metrics.render(),
+    )
 }

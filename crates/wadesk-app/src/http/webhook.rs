@@ -35,15 +35,24 @@ pub(super) async fn handshake(
 }
 
 /// A delivery: verify the signature over the raw bytes, store them durably, then answer 200.
-pub(super) async fn receive(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let header = headers.get("x-hub-signature-256").and_then(|v| v.to_str().ok());
+pub(super) async fn receive(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let header = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
     if header.is_none() {
         return refuse("missing_signature");
     }
     if !signed_by_a_known_secret(&app, &body, header).await {
         return refuse("bad_signature");
     }
-    let delivery = NewDelivery { received_at: app.clock.now(), body };
+    let delivery = NewDelivery {
+        received_at: app.clock.now(),
+        body,
+    };
     match app.ingestor.store(delivery).await {
         Ok(id) => {
             metrics::counter!("wadesk_webhook_deliveries_received_total").increment(1);
@@ -51,7 +60,8 @@ pub(super) async fn receive(State(app): State<AppState>, headers: HeaderMap, bod
             (StatusCode::OK, "EVENT_RECEIVED").into_response()
         }
         Err(e @ IngestError::Store(_)) | Err(e @ IngestError::Closed) => {
-            metrics::counter!("wadesk_webhook_deliveries_refused_total", "reason" => "storage").increment(1);
+            metrics::counter!("wadesk_webhook_deliveries_refused_total", "reason" => "storage")
+                .increment(1);
             // Not a 200: Meta keeps the delivery and retries it.
             (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response()
         }
@@ -94,7 +104,9 @@ async fn signed_by_a_known_secret(app: &AppState, body: &[u8], header: Option<&s
     struct EnvMeta {
         phone_number_id: Option<String>,
     }
-    let Ok(env) = serde_json::from_slice::<Envelope>(body) else { return false };
+    let Ok(env) = serde_json::from_slice::<Envelope>(body) else {
+        return false;
+    };
     let mut candidates: Vec<String> = env
         .entry
         .into_iter()

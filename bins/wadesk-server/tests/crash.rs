@@ -6,6 +6,9 @@
 //! the same database, re-sends what was not acknowledged (as Meta does) plus some that were (Meta
 //! redelivers), waits for processing, and checks the recorded events.
 
+// Test support code outside #[test] functions panics on setup failures by design.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use std::{
     collections::BTreeSet,
     net::TcpListener,
@@ -50,10 +53,10 @@ fn start(db: &str, port: u16, data: &Path) -> Child {
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status() == 200 {
-                return;
-            }
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+            && r.status() == 200
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -160,7 +160,8 @@ async fn process_one(
                     }
                     Ok(None) => {}
                     Err(e) => {
-                        return retry_later(store, clock, settings, &delivery, &e.to_string()).await;
+                        return retry_later(store, clock, settings, &delivery, &e.to_string())
+                            .await;
                     }
                 }
             }

@@ -77,10 +77,10 @@ fn refuse(reason: &'static str) -> Response {
 /// (another Meta app) signs its own: for those, the body's `phone_number_id`s pick the secrets to
 /// try. The body is untrusted here, so at most a few candidates are tried.
 async fn signed_by_a_known_secret(app: &AppState, body: &[u8], header: Option<&str>) -> bool {
-    if let Some(secret) = app.config.app_secret.as_deref() {
-        if signature::verify_signature(secret.as_bytes(), body, header).is_ok() {
-            return true;
-        }
+    if let Some(secret) = app.config.app_secret.as_deref()
+        && signature::verify_signature(secret.as_bytes(), body, header).is_ok()
+    {
+        return true;
     }
     #[derive(Deserialize)]
     struct Envelope {
@@ -116,12 +116,11 @@ async fn signed_by_a_known_secret(app: &AppState, body: &[u8], header: Option<&s
     candidates.sort();
     candidates.dedup();
     for pnid in candidates.into_iter().take(4) {
-        if let Ok(Some(number)) = app.store.find_number_by_phone_number_id(&pnid).await {
-            if let Some(secret) = &number.app_secret {
-                if signature::verify_signature(secret.expose().as_bytes(), body, header).is_ok() {
-                    return true;
-                }
-            }
+        if let Ok(Some(number)) = app.store.find_number_by_phone_number_id(&pnid).await
+            && let Some(secret) = &number.app_secret
+            && signature::verify_signature(secret.expose().as_bytes(), body, header).is_ok()
+        {
+            return true;
         }
     }
     false

@@ -29,7 +29,7 @@ macro_rules! on_both {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if std::env::var("WADESK_TEST_DATABASE_URL").is_err() {
+                if std::env::var("WADESK_TEST_DATABASE_URL").map_or(true, |v| v.is_empty()) {
                     eprintln!("skipped: WADESK_TEST_DATABASE_URL is not set");
                     return;
                 }
@@ -89,6 +89,20 @@ pub(crate) fn config(run_jobs: bool) -> Config {
         ("WADESK_LISTEN".to_string(), "127.0.0.1:0".to_string()),
     ])
     .expect("config")
+}
+
+/// The database of a stopped [`TestApp`], kept until [`KeptDatabase::drop_now`].
+pub(crate) struct KeptDatabase {
+    pg: Option<store_postgres::PostgresStore>,
+    _dir: tempfile::TempDir,
+}
+
+impl KeptDatabase {
+    pub(crate) async fn drop_now(self) {
+        if let Some(pg) = self.pg {
+            pg.drop_schema().await.expect("drop the test schema");
+        }
+    }
 }
 
 impl TestApp {
@@ -203,6 +217,20 @@ impl TestApp {
             .collect();
         keys.sort();
         keys
+    }
+
+    /// Stops the server and hands back the PostgreSQL store (if any) for the caller to drop.
+    pub(crate) async fn stop_keeping_database(self) -> KeptDatabase {
+        self.shutdown.cancel();
+        let res = tokio::time::timeout(Duration::from_secs(10), self.server).await;
+        assert!(
+            matches!(res, Ok(Ok(Ok(())))),
+            "server did not stop cleanly: {res:?}"
+        );
+        KeptDatabase {
+            pg: self.pg,
+            _dir: self._dir,
+        }
     }
 
     pub(crate) async fn stop(self) {

@@ -1,4 +1,5 @@
 //! The Graph API client against wa-sim over loopback HTTP, and against Meta's documented fixtures.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -18,7 +19,7 @@ const WABA: &str = wa_sim::DEFAULT_WABA_ID;
 
 fn fixture(name: &str) -> Value {
     let path = format!(
-        "{}/tests/fixtures/graph-api/{name}",
+        "{}/tests/graph-fixtures/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -593,7 +594,7 @@ async fn each_error_code_is_classified_by_code() {
 #[test]
 fn metas_documented_130429_error_parses_and_backs_off() {
     let body = std::fs::read(format!(
-        "{}/tests/fixtures/graph-api/error_response_130429.json",
+        "{}/tests/graph-fixtures/error_response_130429.json",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();

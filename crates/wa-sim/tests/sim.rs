@@ -1,4 +1,5 @@
 //! wa-sim on its own, over loopback HTTP with a plain reqwest client and a small webhook receiver.
+#![allow(clippy::unwrap_used)] // helpers outside #[test] functions unwrap too
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

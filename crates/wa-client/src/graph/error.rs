@@ -164,7 +164,7 @@ impl Backoff {
 pub enum GraphClientError {
     /// Meta answered with its error object.
     #[error("Graph API error (HTTP {status}): {error}", status = .0.http_status, error = .0)]
-    Api(GraphError),
+    Api(Box<GraphError>),
     /// A non-success HTTP status without a Graph error object (e.g. a 502 from a proxy).
     #[error("HTTP {status} without a Graph error object: {body}")]
     Http {
@@ -223,7 +223,7 @@ impl GraphClientError {
     /// Meta's error object, when there is one.
     pub fn graph_error(&self) -> Option<&GraphError> {
         match self {
-            Self::Api(error) => Some(error),
+            Self::Api(error) => Some(error.as_ref()),
             _ => None,
         }
     }

@@ -172,7 +172,7 @@ impl GraphClient {
             .map_err(GraphClientError::OutcomeUnknown)?;
         if !(200..300).contains(&status) {
             return Err(match GraphError::from_body(status, &body) {
-                Some(error) => GraphClientError::Api(error),
+                Some(error) => GraphClientError::Api(Box::new(error)),
                 None => GraphClientError::Http {
                     status,
                     body: lossy_truncated(&body),
@@ -180,7 +180,7 @@ impl GraphClient {
             });
         }
         if let Some(error) = GraphError::from_body(status, &body) {
-            return Err(GraphClientError::Api(error));
+            return Err(GraphClientError::Api(Box::new(error)));
         }
         serde_json::from_slice(&body).map_err(|e| GraphClientError::UnexpectedBody {
             status,
@@ -337,7 +337,7 @@ impl GraphClient {
             .map_err(GraphClientError::OutcomeUnknown)?;
         if !(200..300).contains(&status) {
             return Err(match GraphError::from_body(status, &bytes) {
-                Some(error) => GraphClientError::Api(error),
+                Some(error) => GraphClientError::Api(Box::new(error)),
                 None => GraphClientError::Http {
                     status,
                     body: lossy_truncated(&bytes),

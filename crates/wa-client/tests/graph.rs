@@ -18,10 +18,7 @@ const PNID: &str = wa_sim::DEFAULT_PHONE_NUMBER_ID;
 const WABA: &str = wa_sim::DEFAULT_WABA_ID;
 
 fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/tests/graph-fixtures/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/graph-fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -681,4 +678,42 @@ async fn path_segments_are_checked_before_sending() {
         .unwrap_err();
     assert!(matches!(err, GraphClientError::InvalidRequest(_)));
     assert!(err.is_not_sent());
+}
+
+#[tokio::test]
+async fn inbound_media_from_a_customer_downloads_byte_identical() {
+    let (sim, client) = start(SimConfig::default()).await;
+    let bytes = bytes::Bytes::from_static(b"%PDF-1.7 customer invoice");
+    let sent = sim
+        .customer_message(wa_sim::CustomerMessage {
+            content: wa_sim::CustomerContent::Media {
+                kind: MediaKind::Document,
+                bytes: bytes.clone(),
+                mime_type: "application/pdf".into(),
+                caption: None,
+                filename: Some("invoice.pdf".into()),
+            },
+            ..wa_sim::CustomerMessage::text(PNID, "16505551234", "")
+        })
+        .await
+        .unwrap();
+    // The webhook body parses, and names the media the client can fetch.
+    let notification =
+        wa_client::parse_notification(&serde_json::to_vec(&sent.body).unwrap()).unwrap();
+    let (_, value) = notification.messages_values().next().unwrap();
+    let wa_client::webhook::MessageContent::Document(media) = &value.messages[0].content else {
+        panic!("not a document")
+    };
+    let meta = client
+        .media_metadata(&token(), media.id.as_deref().unwrap(), Some(PNID))
+        .await
+        .unwrap();
+    assert_eq!(Some(meta.sha256.as_str()), media.sha256.as_deref());
+    let downloaded = client.download_media(&token(), &meta.url).await.unwrap();
+    assert_eq!(downloaded.bytes, bytes);
+    use sha2::Digest;
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&downloaded.bytes)),
+        meta.sha256
+    );
 }

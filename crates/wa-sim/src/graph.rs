@@ -149,8 +149,8 @@ async fn route(
     body: Bytes,
 ) -> (Response, bool) {
     let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
-    let (version, rest) = match segments.split_first() {
-        Some((v, rest)) if is_version(v) && !rest.is_empty() => (*v, rest),
+    let rest = match segments.split_first() {
+        Some((v, rest)) if is_version(v) && !rest.is_empty() => rest,
         _ => {
             return (
                 graph_error(400, 2500, "Unknown path components", None),
@@ -158,7 +158,6 @@ async fn route(
             );
         }
     };
-    let _ = version;
     let Some(token) = bearer(headers).or_else(|| query_token(uri)) else {
         return (
             graph_error(
@@ -453,7 +452,7 @@ async fn send(shared: &Arc<Shared>, phone_number_id: &str, params: &Params) -> (
             false,
         );
     };
-    if let Err(response) = validate_content(shared, phone_number_id, &message_type, content) {
+    if let Err(response) = validate_content(shared, &message_type, content) {
         return (response, false);
     }
     if let Some(context) = params.map.get("context")
@@ -562,7 +561,6 @@ async fn send(shared: &Arc<Shared>, phone_number_id: &str, params: &Params) -> (
 
 fn validate_content(
     shared: &Arc<Shared>,
-    phone_number_id: &str,
     message_type: &str,
     content: &Map<String, Value>,
 ) -> Result<(), Response> {
@@ -639,7 +637,6 @@ fn validate_content(
                 ));
             };
             let state = shared.lock();
-            let _ = phone_number_id;
             let template = state.templates.iter().find(|t| {
                 t.get("name").and_then(Value::as_str) == Some(name)
                     && t.get("language").and_then(Value::as_str) == Some(language)

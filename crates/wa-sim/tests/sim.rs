@@ -542,3 +542,38 @@ async fn media_limits_and_profile_limits() {
             .contains("websites")
     );
 }
+
+/// An unmodified pywa client against the simulator (`scripts/pywa_smoke.py`). Needs `python3` with `pip install
+/// pywa`; run with `cargo test -p wa-sim -- --ignored pywa`. Skips (passes) when pywa is not installed.
+#[tokio::test]
+#[ignore = "needs python3 and pywa"]
+async fn pywa_sends_text_reply_reaction_media_and_mark_as_read() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let script = format!("{}/scripts/pywa_smoke.py", env!("CARGO_MANIFEST_DIR"));
+    let output = tokio::process::Command::new("python3")
+        .arg(&script)
+        .env("WA_SIM_URL", sim.base_url())
+        .output()
+        .await;
+    let Ok(output) = output else {
+        eprintln!("python3 not available: skipped");
+        return;
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if output.status.code() == Some(77) {
+        eprintln!("{stdout}");
+        return;
+    }
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("pywa against wa-sim: OK"));
+    let types: Vec<_> = sim
+        .accepted_messages()
+        .iter()
+        .map(|m| m.message_type.clone())
+        .collect();
+    assert_eq!(types, vec!["text", "text", "reaction", "image", "document"]);
+}

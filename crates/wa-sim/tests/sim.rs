@@ -577,3 +577,67 @@ async fn pywa_sends_text_reply_reaction_media_and_mark_as_read() {
         .collect();
     assert_eq!(types, vec!["text", "text", "reaction", "image", "document"]);
 }
+
+#[tokio::test]
+async fn accepted_then_hung_send_still_reports_statuses_with_its_callback_data() {
+    let (url, received) = receiver().await;
+    let config = SimConfig {
+        webhook_url: Some(url),
+        app_secret: SECRET.into(),
+        hang: Duration::from_secs(5),
+        status_plan: StatusPlan::ReadWithoutDelivered,
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(config).await.unwrap();
+    sim.add_failure(FailureRule::times(Failure::AcceptThenHang, 1).for_callback_data("reply-77"));
+    let mut body = text("16505551234");
+    body["biz_opaque_callback_data"] = "reply-77".into();
+    let result = reqwest::Client::new()
+        .post(format!("{}/v23.0/{PNID}/messages", sim.base_url()))
+        .bearer_auth("sim-token")
+        .timeout(Duration::from_millis(300))
+        .json(&body)
+        .send()
+        .await;
+    assert!(result.unwrap_err().is_timeout());
+    let all = statuses(&wait_for(&received, 2).await);
+    let kinds: Vec<_> = all.iter().map(|s| s.status.clone()).collect();
+    assert_eq!(kinds, vec![StatusKind::Sent, StatusKind::Read]);
+    assert!(
+        all.iter()
+            .all(|s| s.biz_opaque_callback_data.as_deref() == Some("reply-77"))
+    );
+    assert_eq!(all[0].id, sim.accepted_messages()[0].wamid);
+    // Meta attaches pricing to `sent` and to the next status, here `read`.
+    assert!(all.iter().all(|s| s.pricing.is_some()));
+}
+
+#[tokio::test]
+async fn failed_status_rule_accepts_then_fails_by_webhook() {
+    let (sim, received) = sim_with_receiver().await;
+    sim.add_failure(FailureRule::times(
+        Failure::FailedStatus {
+            code: 131047,
+            title: "Re-engagement message".into(),
+            details: "24h".into(),
+        },
+        1,
+    ));
+    let (status, answer) = post(
+        &sim,
+        &format!("/v23.0/{PNID}/messages"),
+        Some("sim-token"),
+        text("16505551234"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let all = statuses(&wait_for(&received, 1).await);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].id, answer["messages"][0]["id"].as_str().unwrap());
+    assert_eq!(all[0].status, StatusKind::Failed);
+    assert_eq!(all[0].errors[0].code, Some(131047));
+    assert_eq!(
+        all[0].errors[0].title.as_deref(),
+        Some("Re-engagement message")
+    );
+}

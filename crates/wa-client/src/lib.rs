@@ -1,6 +1,6 @@
 //! # wa-client
 //!
-//! The WhatsApp Cloud API (Meta) side of wadesk, **inbound half**:
+//! The WhatsApp Cloud API (Meta) side of wadesk:
 //!
 //! * [`webhook`]: typed, lossless models of the webhook notifications Meta POSTs (the `messages` field in full:
 //!   every message type, contexts, referrals, group messages, statuses with conversation and pricing, errors, the 2026
@@ -8,13 +8,20 @@
 //! * [`signature`]: `X-Hub-Signature-256` verification over the raw body, in constant time, and signing for tests.
 //! * [`handshake`]: the `GET` subscription handshake (`hub.mode` / `hub.verify_token` / `hub.challenge`).
 //!
-//! What it is not: it has no HTTP client yet (sending messages, media download and the Graph API come later), no web
-//! framework types in any signature (callers pass header values, query values and body bytes), and no I/O, clock or
-//! storage of its own.
+//! * [`graph`]: the outbound half, a Graph API client (reqwest): sending every message type wadesk needs, mark-as-read
+//!   and typing, media upload/metadata/download, message templates, phone number onboarding and business profile,
+//!   Meta's error object typed as [`graph::GraphError`] with a retry decision by error code, and transport failures
+//!   split into "certainly not sent" and "outcome unknown".
+//!
+//! What it is not: no web framework types in any signature (callers pass header values, query values and body
+//! bytes), no clock, storage, queue or retry loop of its own (the client says *whether* and *when* to retry; the
+//! caller's job system does it). The only I/O is the HTTP client in [`graph`], which uses the `reqwest::Client` the
+//! caller passes in. The `tls` cargo feature (default) enables rustls for `https://graph.facebook.com`.
 //!
 //! Parsing never fails past the envelope and never loses data: see the [`webhook`] module docs for the exact
 //! contract, including what happens to unknown types, unknown members and absurd timestamps.
 
+pub mod graph;
 pub mod handshake;
 pub mod signature;
 pub mod webhook;

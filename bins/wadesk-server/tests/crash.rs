@@ -88,9 +88,50 @@ async fn post(client: &reqwest::Client, base: &str, body: Vec<u8>) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing() {
+async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("crash.db").display());
+    // Opened in this process on the same file, beside the running server (WAL allows it).
+    let verify = || async {
+        wadesk_app::open_store(&db)
+            .await
+            .expect("open the database")
+    };
+    crash_and_recover(&db, dir.path(), verify).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing_postgres() {
+    let Some(base) = std::env::var("WADESK_TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        eprintln!("skipped: WADESK_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let schema = format!("wadesk_crash_{}", std::process::id());
+    let pg = store_postgres::PostgresStore::connect_fresh_schema(&base, &schema)
+        .await
+        .unwrap();
+    // The server confines itself to the schema through libpq's `options` parameter.
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let db = format!("{base}{sep}options=-c%20search_path%3D{schema}");
+    let verify = || {
+        let pg = pg.clone();
+        async move { Arc::new(pg) as Arc<dyn store::Store> }
+    };
+    crash_and_recover(&db, dir.path(), verify).await;
+    pg.drop_schema().await.unwrap();
+}
+
+async fn crash_and_recover<F, Fut>(db: &str, data: &Path, verify: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn store::Store>>,
+{
+    let db = db.to_owned();
+    let dir_path = data.to_owned();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
@@ -99,7 +140,7 @@ async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing() 
         .build()
         .unwrap();
 
-    let mut server = start(&db, port, dir.path());
+    let mut server = start(&db, port, &dir_path);
     wait_healthy(&client, &base).await;
     let r = client
         .post(format!("{base}/api/v2/whatsapp/numbers"))
@@ -157,7 +198,7 @@ async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing() 
         unacked.len()
     );
 
-    let mut server = start(&db, port, dir.path());
+    let mut server = start(&db, port, &dir_path);
     wait_healthy(&client, &base).await;
     // Meta retries what was not acknowledged, and sometimes redelivers what was.
     let resend: Vec<usize> = unacked
@@ -178,10 +219,7 @@ async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing() 
         "every re-sent delivery is acknowledged after the restart"
     );
 
-    // Opened in this process on the same file, beside the running server (WAL allows it).
-    let store = wadesk_app::open_store(&db)
-        .await
-        .expect("open the database");
+    let store = verify().await;
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let stats = store.inbox_stats().await.unwrap();

@@ -4,7 +4,8 @@
 #   2. the raw durable-insert rate of the same bodies through wadesk's group-commit writer
 #      (SQLite synchronous=FULL, PostgreSQL), no HTTP,
 #   3. wadesk-server (jobs on) on SQLite (temporary file) and on PostgreSQL (a fresh schema),
-#      as fast as it answers, then at a fixed 1,000 deliveries/s, each verified in the database.
+#      as fast as it answers, then at a fixed 1,000 deliveries/s, each verified in the database;
+#      then with jobs off (ingest alone), to show what processing costs ingest.
 # Prints the machine and a Markdown table with ratios against the ceiling.
 #
 # Environment: DURATION (s, default 10), CONNS (default 64), PG_URL (default
@@ -65,8 +66,8 @@ if [ -n "$PG_URL" ]; then
 fi
 
 # 3. wadesk-server.
-start_server() { # $1 = database URL
-  env -u WADESK_RUN_JOBS RUST_LOG=info WADESK_DATABASE_URL="$1" WADESK_LISTEN="$SERVER_ADDR" \
+start_server() { # $1 = database URL, $2 = WADESK_RUN_JOBS
+  env RUST_LOG=info WADESK_RUN_JOBS="$2" WADESK_DATABASE_URL="$1" WADESK_LISTEN="$SERVER_ADDR" \
     WADESK_APP_SECRET="$SECRET" WADESK_VERIFY_TOKEN=loadgen-verify \
     WADESK_BOOTSTRAP_API_KEY="$KEY" WADESK_DATA_DIR="$WORK/data" \
     "$BIN/wadesk-server" 2>>"$WORK/server.log" &
@@ -75,7 +76,7 @@ start_server() { # $1 = database URL
 }
 
 wadesk_runs() { # $1 = label, $2 = database URL (server and verification)
-  start_server "$2"
+  start_server "$2" true
   echo "== wadesk-server on $1, as fast as answered" >&2
   "$LG" run --target "http://$SERVER_ADDR/webhooks/whatsapp" --api-key "$KEY" --secret "$SECRET" \
     -c "$CONNS" -d "$DURATION" --name "wadesk-$1" --server-pid "$SP" \
@@ -89,13 +90,26 @@ wadesk_runs() { # $1 = label, $2 = database URL (server and verification)
   stop "$SP"
 }
 
+ingest_only() { # $1 = label, $2 = database URL: jobs off, so only ingest competes for the database
+  start_server "$2" false
+  echo "== wadesk-server on $1, jobs off (ingest only)" >&2
+  "$LG" run --target "http://$SERVER_ADDR/webhooks/whatsapp" --api-key "$KEY" --secret "$SECRET" \
+    -c "$CONNS" -d "$DURATION" --name "wadesk-$1-jobs-off" --server-pid "$SP" --json-out "$OUT"
+  stop "$SP"
+}
+
 wadesk_runs sqlite "sqlite://$WORK/db/wadesk.db"
+ingest_only sqlite "sqlite://$WORK/db/ingest-only.db"
 if [ -n "$PG_URL" ]; then
-  SCHEMA=wa_bench_server
-  "$LG" pg-schema --url "$PG_URL" --schema "$SCHEMA"
   case "$PG_URL" in *\?*) SEP='&' ;; *) SEP='?' ;; esac
-  wadesk_runs postgres "${PG_URL}${SEP}options=-c%20search_path%3D${SCHEMA}"
-  "$LG" pg-schema --url "$PG_URL" --schema "$SCHEMA" --drop
+  for SCHEMA in wa_bench_server wa_bench_ingest; do
+    "$LG" pg-schema --url "$PG_URL" --schema "$SCHEMA"
+  done
+  wadesk_runs postgres "${PG_URL}${SEP}options=-c%20search_path%3Dwa_bench_server"
+  ingest_only postgres "${PG_URL}${SEP}options=-c%20search_path%3Dwa_bench_ingest"
+  for SCHEMA in wa_bench_server wa_bench_ingest; do
+    "$LG" pg-schema --url "$PG_URL" --schema "$SCHEMA" --drop
+  done
 fi
 
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -199,6 +199,21 @@ fn print_result(r: &RunResult) {
             ""
         }
     );
+    if let (Some(s), Some(g)) = (r.server_cpu_s, r.generator_cpu_s) {
+        println!(
+            "  CPU during the load: server {:.2} s ({:.0} µs per ack), generator {:.2} s ({:.0} µs per ack)",
+            s,
+            s * 1e6 / r.acked.max(1) as f64,
+            g,
+            g * 1e6 / r.acked.max(1) as f64
+        );
+    } else if let Some(g) = r.generator_cpu_s {
+        println!(
+            "  CPU: this process {:.2} s ({:.0} µs per stored body)",
+            g,
+            g * 1e6 / r.acked.max(1) as f64
+        );
+    }
     if let Some(m) = r.memory {
         println!(
             "  server memory: VmRSS idle {} kB, under load up to {} kB, VmHWM {} kB",
@@ -290,7 +305,20 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
         args.rate
             .map_or("as fast as answered".to_owned(), |r| format!("{r}/s"))
     );
+    let me = std::process::id();
+    let cpu_before = (
+        args.server_pid.and_then(report::proc_cpu_seconds),
+        report::proc_cpu_seconds(me),
+    );
     let outcome = load::run(&target, workload.clone(), &options).await?;
+    let server_cpu_s = args
+        .server_pid
+        .and_then(report::proc_cpu_seconds)
+        .zip(cpu_before.0)
+        .map(|(after, before)| after - before);
+    let generator_cpu_s = report::proc_cpu_seconds(me)
+        .zip(cpu_before.1)
+        .map(|(after, before)| after - before);
     sampling.cancel();
     let load_rss = match sampler {
         Some(s) => Some(s.await.unwrap_or(0)),
@@ -330,6 +358,8 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
         verify,
         memory,
         exhausted: outcome.exhausted,
+        server_cpu_s,
+        generator_cpu_s,
     };
     if !outcome.non_200.is_empty() || outcome.transport_errors > 0 {
         eprintln!(
@@ -354,6 +384,7 @@ async fn raw(args: RawArgs) -> anyhow::Result<()> {
         (wadesk_app::open_store(&args.db).await?, None)
     };
     eprintln!("storing through the group-commit writer with {} submitters …", args.w.connections);
+    let cpu_before = report::proc_cpu_seconds(std::process::id());
     let outcome = raw_insert::run(
         store,
         workload,
@@ -361,6 +392,9 @@ async fn raw(args: RawArgs) -> anyhow::Result<()> {
         Duration::from_secs_f64(args.w.duration),
     )
     .await?;
+    let generator_cpu_s = report::proc_cpu_seconds(std::process::id())
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     if let Some(s) = pg_store {
         s.drop_schema().await?;
     }
@@ -381,6 +415,8 @@ async fn raw(args: RawArgs) -> anyhow::Result<()> {
         verify: None,
         memory: None,
         exhausted: false,
+        server_cpu_s: None,
+        generator_cpu_s,
     };
     print_result(&result);
     append_json(&args.w.json_out, &result)

@@ -32,6 +32,25 @@ pub fn parse_status_kb(text: &str, field: &str) -> Option<u64> {
         .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
 }
 
+/// User plus system CPU time of a process in seconds, from `/proc/PID/stat`.
+pub fn proc_cpu_seconds(pid: u32) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat_ticks(&text).map(|t| t as f64 / CLOCK_TICKS_PER_SECOND)
+}
+
+/// `USER_HZ`: Linux reports `/proc/PID/stat` times in 1/100 s on every mainstream architecture.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
+/// `utime + stime` (fields 14 and 15) of a `/proc/PID/stat` line, in clock ticks.
+pub fn parse_stat_ticks(text: &str) -> Option<u64> {
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
 /// One measured figure.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunResult {
@@ -63,6 +82,13 @@ pub struct RunResult {
     pub memory: Option<Memory>,
     /// The workload ran out before the duration ended.
     pub exhausted: bool,
+    /// CPU seconds the server process used during the load (PostgreSQL's own processes not
+    /// included).
+    #[serde(default)]
+    pub server_cpu_s: Option<f64>,
+    /// CPU seconds the generator itself used during the load.
+    #[serde(default)]
+    pub generator_cpu_s: Option<f64>,
 }
 
 /// Renders results as a Markdown table; ratios divide by the row named `ceiling_name`.
@@ -72,8 +98,8 @@ pub fn table(results: &[RunResult], ceiling_name: &str) -> String {
         .find(|r| r.name == ceiling_name)
         .map(|r| r.throughput);
     let mut out = String::from(
-        "| run | conns | deliveries/s | × ceiling | slowest–fastest s | p50 ms | p99 ms | p99.9 ms | max ms | failed | verified | drain after last ack | event lag p50/p99 ms | RSS idle/load/peak MB |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "| run | conns | deliveries/s | × ceiling | slowest–fastest s | p50 ms | p99 ms | p99.9 ms | max ms | failed | server / generator CPU µs per ack | verified | drain after last ack | event lag p50/p99 ms | RSS idle/load/peak MB |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for r in results {
         let ratio = ceiling.map_or("–".to_owned(), |c| format!("{:.2}", r.throughput / c));
@@ -105,9 +131,15 @@ pub fn table(results: &[RunResult], ceiling_name: &str) -> String {
                 m.hwm_kb as f64 / 1024.0
             )
         });
+        let per_ack = |cpu: Option<f64>| {
+            cpu.map_or("–".to_owned(), |s| {
+                format!("{:.0}", s * 1e6 / (r.acked.max(1) as f64))
+            })
+        };
+        let cpu = format!("{} / {}", per_ack(r.server_cpu_s), per_ack(r.generator_cpu_s));
         let rate = r.rate.map_or(String::new(), |x| format!(" @{x:.0}/s"));
         out.push_str(&format!(
-            "| {}{} | {} | {:.0} | {} | {}–{} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {}{} | {} | {:.0} | {} | {}–{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.name,
             rate,
             r.connections,
@@ -120,6 +152,7 @@ pub fn table(results: &[RunResult], ceiling_name: &str) -> String {
             ms(r.latency.p999_us),
             ms(r.latency.max_us),
             r.failed,
+            cpu,
             verified,
             drain,
             lag,
@@ -139,6 +172,10 @@ mod tests {
         assert_eq!(parse_status_kb(text, "VmRSS"), Some(40960));
         assert_eq!(parse_status_kb(text, "VmHWM"), Some(51234));
         assert_eq!(parse_status_kb(text, "VmSwap"), None);
+        let stat = "4242 (tokio (worker) x) S 1 2 3 4 5 6 7 8 9 10 250 75 0 0 20 0 4 0";
+        assert_eq!(parse_stat_ticks(stat), Some(325));
+        assert_eq!(parse_stat_ticks("garbage"), None);
+        assert!(proc_cpu_seconds(std::process::id()).is_some());
         // Our own process has a status file.
         assert!(proc_status_kb(std::process::id(), "VmRSS").is_some_and(|kb| kb > 0));
     }
@@ -171,6 +208,8 @@ mod tests {
                 hwm_kb: 31 * 1024,
             }),
             exhausted: false,
+            server_cpu_s: Some(0.2),
+            generator_cpu_s: None,
         }
     }
 
@@ -186,5 +225,7 @@ mod tests {
         assert!(lines[3].contains("| 24000 | 0.40 |"), "{}", lines[3]);
         assert!(lines[3].contains("| 1.00 | 8.00 | 9.00 | 12.00 |"), "{}", lines[3]);
         assert!(lines[3].ends_with("| 10/30/31 |"), "{}", lines[3]);
+        // 0.2 s of server CPU over 10 acks.
+        assert!(lines[3].contains("| 20000 / – |"), "{}", lines[3]);
     }
 }

@@ -205,7 +205,9 @@ async fn connection_loop(
     loop {
         let i = shared.next.fetch_add(1, Ordering::Relaxed);
         if i >= deliveries.len() {
-            r.exhausted = shared.deadline.is_some();
+            // With a rate, indices are claimed ahead of their send time; the workload was sized
+            // for the whole schedule.
+            r.exhausted = shared.deadline.is_some() && shared.rate.is_none();
             break;
         }
         let scheduled = shared

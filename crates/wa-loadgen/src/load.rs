@@ -127,7 +127,9 @@ pub async fn run(
     options: &LoadOptions,
 ) -> Result<LoadOutcome, LoadgenError> {
     if options.connections == 0 {
-        return Err(LoadgenError::Usage("--connections must be at least 1".into()));
+        return Err(LoadgenError::Usage(
+            "--connections must be at least 1".into(),
+        ));
     }
     // Open every connection before the clock starts.
     let mut senders = Vec::with_capacity(options.connections);

@@ -16,7 +16,10 @@ use wa_loadgen::{
 };
 
 #[derive(Parser, Debug)]
-#[command(name = "wa-loadgen", about = "Signed-webhook load generator and benchmark references for wadesk")]
+#[command(
+    name = "wa-loadgen",
+    about = "Signed-webhook load generator and benchmark references for wadesk"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -133,7 +136,10 @@ struct RawArgs {
 fn run_tag() -> String {
     // Unique per run: part of every wamid, so runs sharing a database never collide.
     let us = load::wall_now_us() as u64;
-    format!("{:010X}", (us ^ (u64::from(std::process::id()) << 40)) & 0xFF_FFFF_FFFF)
+    format!(
+        "{:010X}",
+        (us ^ (u64::from(std::process::id()) << 40)) & 0xFF_FFFF_FFFF
+    )
 }
 
 fn build_workload(w: &Workload, rate: Option<f64>, tag: &str) -> anyhow::Result<mix::Workload> {
@@ -257,9 +263,12 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
     let tag = run_tag();
     let workload = Arc::new(build_workload(&args.w, args.rate, &tag)?);
     if !args.no_setup {
-        let created =
-            client::connect_numbers(&target, &args.api_key, &NumberSpec::fleet(args.w.numbers.max(1)))
-                .await?;
+        let created = client::connect_numbers(
+            &target,
+            &args.api_key,
+            &NumberSpec::fleet(args.w.numbers.max(1)),
+        )
+        .await?;
         eprintln!("connected {created} new numbers");
     }
     let db = match &args.verify_db {
@@ -377,13 +386,16 @@ async fn raw(args: RawArgs) -> anyhow::Result<()> {
     let workload = Arc::new(build_workload(&args.w, None, &tag)?);
     let pg = args.db.starts_with("postgres://") || args.db.starts_with("postgresql://");
     let (store, pg_store): (Arc<dyn store::Store>, _) = if pg {
-        let s = store_postgres::PostgresStore::connect_fresh_schema(&args.db, "wa_loadgen_raw")
-            .await?;
+        let s =
+            store_postgres::PostgresStore::connect_fresh_schema(&args.db, "wa_loadgen_raw").await?;
         (Arc::new(s.clone()), Some(s))
     } else {
         (wadesk_app::open_store(&args.db).await?, None)
     };
-    eprintln!("storing through the group-commit writer with {} submitters …", args.w.connections);
+    eprintln!(
+        "storing through the group-commit writer with {} submitters …",
+        args.w.connections
+    );
     let cpu_before = report::proc_cpu_seconds(std::process::id());
     let outcome = raw_insert::run(
         store,
@@ -398,26 +410,27 @@ async fn raw(args: RawArgs) -> anyhow::Result<()> {
     if let Some(s) = pg_store {
         s.drop_schema().await?;
     }
-    let result = RunResult {
-        name: args.w.name.clone().unwrap_or_else(|| {
-            format!("raw-insert-{}", if pg { "postgres" } else { "sqlite" })
-        }),
-        mode: "raw-insert".into(),
-        connections: args.w.connections,
-        rate: None,
-        elapsed_s: outcome.elapsed.as_secs_f64(),
-        sent: outcome.stored + outcome.failed,
-        acked: outcome.stored,
-        failed: outcome.failed,
-        throughput: outcome.stored as f64 / outcome.elapsed.as_secs_f64().max(1e-9),
-        per_second: SecondStats::of(&outcome.per_second),
-        latency: outcome.latency,
-        verify: None,
-        memory: None,
-        exhausted: false,
-        server_cpu_s: None,
-        generator_cpu_s,
-    };
+    let result =
+        RunResult {
+            name: args.w.name.clone().unwrap_or_else(|| {
+                format!("raw-insert-{}", if pg { "postgres" } else { "sqlite" })
+            }),
+            mode: "raw-insert".into(),
+            connections: args.w.connections,
+            rate: None,
+            elapsed_s: outcome.elapsed.as_secs_f64(),
+            sent: outcome.stored + outcome.failed,
+            acked: outcome.stored,
+            failed: outcome.failed,
+            throughput: outcome.stored as f64 / outcome.elapsed.as_secs_f64().max(1e-9),
+            per_second: SecondStats::of(&outcome.per_second),
+            latency: outcome.latency,
+            verify: None,
+            memory: None,
+            exhausted: false,
+            server_cpu_s: None,
+            generator_cpu_s,
+        };
     print_result(&result);
     append_json(&args.w.json_out, &result)
 }

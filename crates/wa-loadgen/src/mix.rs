@@ -221,9 +221,7 @@ impl Gen<'_> {
         // Real wamids are base64 of a protobuf; the shape (prefix, length) is what matters.
         format!(
             "wamid.HBgL{}{:016X}AA{}",
-            self.config.run_tag,
-            self.seq,
-            "RIAEhgWM0E3RjQ5QUJGMzlCQjc5MDcA"
+            self.config.run_tag, self.seq, "RIAEhgWM0E3RjQ5QUJGMzlCQjc5MDcA"
         )
     }
 
@@ -353,7 +351,11 @@ fn metadata(number: &NumberSpec) -> String {
     )
 }
 
-fn change_messages(number: &NumberSpec, contacts: &[(String, &str)], messages: &[String]) -> String {
+fn change_messages(
+    number: &NumberSpec,
+    contacts: &[(String, &str)],
+    messages: &[String],
+) -> String {
     let contacts: Vec<String> = contacts
         .iter()
         .map(|(wa_id, name)| format!(r#"{{"profile":{{"name":"{name}"}},"wa_id":"{wa_id}"}}"#))

@@ -136,7 +136,11 @@ pub fn table(results: &[RunResult], ceiling_name: &str) -> String {
                 format!("{:.0}", s * 1e6 / (r.acked.max(1) as f64))
             })
         };
-        let cpu = format!("{} / {}", per_ack(r.server_cpu_s), per_ack(r.generator_cpu_s));
+        let cpu = format!(
+            "{} / {}",
+            per_ack(r.server_cpu_s),
+            per_ack(r.generator_cpu_s)
+        );
         let rate = r.rate.map_or(String::new(), |x| format!(" @{x:.0}/s"));
         out.push_str(&format!(
             "| {}{} | {} | {:.0} | {} | {}–{} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
@@ -216,14 +220,25 @@ mod tests {
     #[test]
     fn table_divides_by_the_ceiling() {
         let t = table(
-            &[result("ceiling", 60_000.0), result("wadesk-sqlite", 24_000.0)],
+            &[
+                result("ceiling", 60_000.0),
+                result("wadesk-sqlite", 24_000.0),
+            ],
             "ceiling",
         );
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 4);
-        assert!(lines[2].starts_with("| ceiling | 64 | 60000 | 1.00 |"), "{}", lines[2]);
+        assert!(
+            lines[2].starts_with("| ceiling | 64 | 60000 | 1.00 |"),
+            "{}",
+            lines[2]
+        );
         assert!(lines[3].contains("| 24000 | 0.40 |"), "{}", lines[3]);
-        assert!(lines[3].contains("| 1.00 | 8.00 | 9.00 | 12.00 |"), "{}", lines[3]);
+        assert!(
+            lines[3].contains("| 1.00 | 8.00 | 9.00 | 12.00 |"),
+            "{}",
+            lines[3]
+        );
         assert!(lines[3].ends_with("| 10/30/31 |"), "{}", lines[3]);
         // 0.2 s of server CPU over 10 acks.
         assert!(lines[3].contains("| 20000 / – |"), "{}", lines[3]);

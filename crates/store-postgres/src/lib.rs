@@ -241,6 +241,53 @@ fn delivery_chunks(batch: &[NewDelivery]) -> Vec<&[NewDelivery]> {
 }
 
 /// Locks the delivery row and checks that `worker` holds its lease.
+fn reject_pending(completion: &DeliveryCompletion) -> StoreResult<()> {
+    if completion.state == DeliveryState::Pending {
+        return Err(StoreError::Conflict(
+            "a delivery cannot be completed as pending; release it instead".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Records one completion inside an open transaction; `LeaseLost` changes nothing. The events
+/// lock (which keeps event ids in commit order) is taken once per transaction.
+async fn complete_in(
+    tx: &mut Transaction<'static, Postgres>,
+    id: DeliveryId,
+    worker: &str,
+    completion: &DeliveryCompletion,
+    now: i64,
+    events_locked: &mut bool,
+) -> StoreResult<CompletionReport> {
+    lock_leased(tx, id, worker).await?;
+    let recorded = if completion.events.is_empty() {
+        0
+    } else {
+        if !*events_locked {
+            advisory_lock(tx, EVENTS_LOCK).await?;
+            *events_locked = true;
+        }
+        record_events(tx, id, &completion.events, now).await?
+    };
+    sqlx::query(
+        "UPDATE deliveries SET state = $1, error = $2, account_id = $3, processed_at = $4, \
+         locked_by = NULL, locked_until = NULL WHERE id = $5",
+    )
+    .bind(completion.state.as_str())
+    .bind(completion.error.as_deref())
+    .bind(completion.account_id.map(|a| a.0))
+    .bind(now)
+    .bind(id.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(CompletionReport {
+        recorded,
+        duplicates: completion.events.len() as u64 - recorded,
+    })
+}
+
 async fn lock_leased(
     tx: &mut Transaction<'static, Postgres>,
     id: DeliveryId,
@@ -445,37 +492,35 @@ impl Store for PostgresStore {
         completion: &DeliveryCompletion,
         now: OffsetDateTime,
     ) -> StoreResult<CompletionReport> {
-        if completion.state == DeliveryState::Pending {
-            return Err(StoreError::Conflict(
-                "a delivery cannot be completed as pending; release it instead".to_owned(),
-            ));
+        reject_pending(completion)?;
+        let mut tx = self.begin().await?;
+        let report = complete_in(&mut tx, id, worker, completion, millis(now), &mut false).await?;
+        commit(tx).await?;
+        Ok(report)
+    }
+
+    async fn complete_deliveries(
+        &self,
+        worker: &str,
+        items: &[(DeliveryId, DeliveryCompletion)],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<StoreResult<CompletionReport>>> {
+        for (_, completion) in items {
+            reject_pending(completion)?;
         }
         let now = millis(now);
         let mut tx = self.begin().await?;
-        lock_leased(&mut tx, id, worker).await?;
-        let recorded = if completion.events.is_empty() {
-            0
-        } else {
-            advisory_lock(&mut tx, EVENTS_LOCK).await?;
-            record_events(&mut tx, id, &completion.events, now).await?
-        };
-        sqlx::query(
-            "UPDATE deliveries SET state = $1, error = $2, account_id = $3, processed_at = $4, \
-             locked_by = NULL, locked_until = NULL WHERE id = $5",
-        )
-        .bind(completion.state.as_str())
-        .bind(completion.error.as_deref())
-        .bind(completion.account_id.map(|a| a.0))
-        .bind(now)
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let mut events_locked = false;
+        let mut out = Vec::with_capacity(items.len());
+        for (id, completion) in items {
+            match complete_in(&mut tx, *id, worker, completion, now, &mut events_locked).await {
+                Err(StoreError::LeaseLost) => out.push(Err(StoreError::LeaseLost)),
+                Err(e) => return Err(e),
+                Ok(report) => out.push(Ok(report)),
+            }
+        }
         commit(tx).await?;
-        Ok(CompletionReport {
-            recorded,
-            duplicates: completion.events.len() as u64 - recorded,
-        })
+        Ok(out)
     }
 
     async fn release_delivery(

@@ -178,6 +178,43 @@ fn delivery_chunks(batch: &[NewDelivery]) -> Vec<&[NewDelivery]> {
 }
 
 /// Where the lease of a delivery stands, read inside a write transaction.
+fn reject_pending(completion: &DeliveryCompletion) -> StoreResult<()> {
+    if completion.state == DeliveryState::Pending {
+        return Err(StoreError::Conflict(
+            "a delivery cannot be completed as pending; release it instead".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Records one completion inside an open write transaction; `LeaseLost` changes nothing.
+async fn complete_in(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: DeliveryId,
+    worker: &str,
+    completion: &DeliveryCompletion,
+    now: i64,
+) -> StoreResult<CompletionReport> {
+    check_lease(tx, id, worker).await?;
+    let recorded = record_events(tx, id, &completion.events, now).await?;
+    sqlx::query(
+        "UPDATE deliveries SET state = ?, error = ?, account_id = ?, processed_at = ?, \
+         locked_by = NULL, locked_until = NULL WHERE id = ?",
+    )
+    .bind(completion.state.as_str())
+    .bind(completion.error.as_deref())
+    .bind(completion.account_id.map(|a| a.0))
+    .bind(now)
+    .bind(id.0)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
+    Ok(CompletionReport {
+        recorded,
+        duplicates: completion.events.len() as u64 - recorded,
+    })
+}
+
 async fn check_lease(
     tx: &mut Transaction<'static, Sqlite>,
     id: DeliveryId,
@@ -368,32 +405,34 @@ impl Store for SqliteStore {
         completion: &DeliveryCompletion,
         now: OffsetDateTime,
     ) -> StoreResult<CompletionReport> {
-        if completion.state == DeliveryState::Pending {
-            return Err(StoreError::Conflict(
-                "a delivery cannot be completed as pending; release it instead".to_owned(),
-            ));
+        reject_pending(completion)?;
+        let mut tx = self.write().await?;
+        let report = complete_in(&mut tx, id, worker, completion, millis(now)).await?;
+        commit(tx).await?;
+        Ok(report)
+    }
+
+    async fn complete_deliveries(
+        &self,
+        worker: &str,
+        items: &[(DeliveryId, DeliveryCompletion)],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<StoreResult<CompletionReport>>> {
+        for (_, completion) in items {
+            reject_pending(completion)?;
         }
         let now = millis(now);
         let mut tx = self.write().await?;
-        check_lease(&mut tx, id, worker).await?;
-        let recorded = record_events(&mut tx, id, &completion.events, now).await?;
-        sqlx::query(
-            "UPDATE deliveries SET state = ?, error = ?, account_id = ?, processed_at = ?, \
-             locked_by = NULL, locked_until = NULL WHERE id = ?",
-        )
-        .bind(completion.state.as_str())
-        .bind(completion.error.as_deref())
-        .bind(completion.account_id.map(|a| a.0))
-        .bind(now)
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (id, completion) in items {
+            match complete_in(&mut tx, *id, worker, completion, now).await {
+                Err(StoreError::LeaseLost) => out.push(Err(StoreError::LeaseLost)),
+                Err(e) => return Err(e),
+                Ok(report) => out.push(Ok(report)),
+            }
+        }
         commit(tx).await?;
-        Ok(CompletionReport {
-            recorded,
-            duplicates: completion.events.len() as u64 - recorded,
-        })
+        Ok(out)
     }
 
     async fn release_delivery(

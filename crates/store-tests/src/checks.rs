@@ -570,6 +570,88 @@ pub async fn complete_after_lease_loss_fails_and_changes_nothing(store: SharedSt
 
 /// Completing or releasing needs a lease; unknown ids are `NotFound`; a completion cannot be
 /// `Pending`.
+/// `complete_deliveries` records a batch in one transaction: each item as `complete_delivery`
+/// would, a lost lease only failing its own item, and keys shared inside the batch recorded once.
+pub async fn complete_batch_records_each_item_once(store: SharedStore) {
+    let ids = insert_n(&store, 3).await;
+    let mine = store
+        .claim_deliveries("w", at(10), LEASE, 2)
+        .await
+        .expect("claim");
+    assert_eq!(id_list(&mine), ids[..2].to_vec());
+    let items = vec![
+        (
+            ids[0],
+            processed(
+                None,
+                vec![
+                    message_event("msg:batch.A", None, None),
+                    field_event("field:batch"),
+                ],
+            ),
+        ),
+        (
+            ids[1],
+            processed(
+                None,
+                vec![
+                    message_event("msg:batch.A", None, None),
+                    message_event("msg:batch.B", None, None),
+                ],
+            ),
+        ),
+        // Never claimed by "w": its lease is not held.
+        (
+            ids[2],
+            processed(None, vec![message_event("msg:batch.C", None, None)]),
+        ),
+    ];
+    let reports = store
+        .complete_deliveries("w", &items, at(11))
+        .await
+        .expect("complete batch");
+    assert_eq!(reports.len(), 3);
+    let r0 = reports[0].as_ref().expect("first");
+    let r1 = reports[1].as_ref().expect("second");
+    assert_eq!((r0.recorded, r0.duplicates), (2, 0));
+    assert_eq!((r1.recorded, r1.duplicates), (1, 1));
+    assert!(
+        matches!(reports[2], Err(StoreError::LeaseLost)),
+        "{:?}",
+        reports[2]
+    );
+    let keys: Vec<String> = store
+        .list_events(None, 100)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.event.key)
+        .collect();
+    assert_eq!(keys, vec!["msg:batch.A", "field:batch", "msg:batch.B"]);
+    for id in &ids[..2] {
+        assert_eq!(
+            store.get_delivery(*id).await.expect("get").state,
+            DeliveryState::Processed
+        );
+    }
+    assert_eq!(
+        store.get_delivery(ids[2]).await.expect("get").state,
+        DeliveryState::Pending
+    );
+    // The same batch again: the leases are gone, nothing changes.
+    let again = store
+        .complete_deliveries("w", &items[..2], at(12))
+        .await
+        .expect("complete again");
+    assert!(
+        again
+            .iter()
+            .all(|r| matches!(r, Err(StoreError::LeaseLost))),
+        "{again:?}"
+    );
+    assert_eq!(store.list_events(None, 100).await.expect("events").len(), 3);
+}
+
 pub async fn complete_requires_a_lease(store: SharedStore) {
     let ids = insert_n(&store, 1).await;
     let done = processed(None, vec![field_event("field:x")]);

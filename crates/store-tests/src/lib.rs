@@ -76,6 +76,7 @@ macro_rules! conformance_tests {
             expired_lease_is_reclaimable,
             complete_records_events_once,
             complete_after_lease_loss_fails_and_changes_nothing,
+            complete_batch_records_each_item_once,
             complete_requires_a_lease,
             release_keeps_error_and_delays_until_retry_at,
             requeue_reprocesses_without_doubling_events,

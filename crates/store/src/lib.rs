@@ -51,6 +51,28 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: OffsetDateTime,
     ) -> StoreResult<CompletionReport>;
 
+    /// Finishes several leased deliveries in ONE transaction (one commit, one flush), as
+    /// [`Store::complete_delivery`] does for one. The answer has one entry per item, in order:
+    /// an item whose lease was lost is `Err(StoreError::LeaseLost)` and changes nothing, the
+    /// others are recorded. `Err` for the whole call means nothing was recorded (the caller
+    /// may fall back to completing them one by one, so one bad item blocks none).
+    async fn complete_deliveries(
+        &self,
+        worker: &str,
+        items: &[(DeliveryId, DeliveryCompletion)],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<StoreResult<CompletionReport>>> {
+        let mut out = Vec::with_capacity(items.len());
+        for (id, completion) in items {
+            match self.complete_delivery(*id, worker, completion, now).await {
+                Err(StoreError::LeaseLost) => out.push(Err(StoreError::LeaseLost)),
+                Err(e) => return Err(e),
+                Ok(r) => out.push(Ok(r)),
+            }
+        }
+        Ok(out)
+    }
+
     /// Gives a leased delivery back after a transient failure: it stays pending, keeps `error`
     /// for admins, and becomes claimable again at `retry_at`.
     async fn release_delivery(

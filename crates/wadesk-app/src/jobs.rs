@@ -10,7 +10,7 @@ use std::{
     collections::HashMap, panic::AssertUnwindSafe, sync::Arc, time::Duration as StdDuration,
 };
 
-use store::{Delivery, DeliveryState, Store, StoreError};
+use store::{Delivery, DeliveryCompletion, DeliveryId, DeliveryState, Store, StoreError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -82,21 +82,26 @@ pub async fn run_inbox(
             Ok(batch) => {
                 failures = 0;
                 let mut routes = RouteCache::default();
+                let mut done = Vec::with_capacity(batch.len());
                 for delivery in batch {
                     if shutdown.is_cancelled() {
                         // The remaining leases expire and another loop (or this one after a
                         // restart) takes them over.
                         break;
                     }
-                    process_one(
+                    if let Some(completion) = prepare(
                         store.as_ref(),
                         clock.as_ref(),
                         &settings,
                         &mut routes,
-                        delivery,
+                        &delivery,
                     )
-                    .await;
+                    .await
+                    {
+                        done.push((delivery.id, completion));
+                    }
                 }
+                finish(store.as_ref(), clock.as_ref(), &settings, done).await;
             }
             Err(e) => {
                 failures += 1;
@@ -137,47 +142,104 @@ impl RouteCache {
     }
 }
 
-/// Processes one leased delivery: never panics, never blocks the ones behind it.
-async fn process_one(
+/// Works out how a leased delivery ends: never panics. `None` when it could not be worked out
+/// now (the database failed while routing); the delivery was then released for a later retry.
+async fn prepare(
     store: &dyn Store,
     clock: &dyn Clock,
     settings: &InboxSettings,
     routes: &mut RouteCache,
-    delivery: Delivery,
-) {
-    let id = delivery.id;
-    let completion = match std::panic::catch_unwind(AssertUnwindSafe(|| {
-        inbox::parse(&delivery.body)
-    })) {
-        Err(_) => inbox::quarantine("internal error: the parser panicked on this body".into()),
-        Ok(Err(reason)) => inbox::quarantine(reason),
-        Ok(Ok(notification)) => {
-            let mut table = HashMap::new();
-            for pnid in inbox::phone_number_ids(&notification) {
-                match routes.resolve(store, &pnid).await {
-                    Ok(Some(route)) => {
-                        table.insert(pnid, route);
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        return retry_later(store, clock, settings, &delivery, &e.to_string())
-                            .await;
-                    }
-                }
+    delivery: &Delivery,
+) -> Option<DeliveryCompletion> {
+    let notification =
+        match std::panic::catch_unwind(AssertUnwindSafe(|| inbox::parse(&delivery.body))) {
+            Err(_) => {
+                return Some(inbox::quarantine(
+                    "internal error: the parser panicked on this body".into(),
+                ));
             }
-            match std::panic::catch_unwind(AssertUnwindSafe(|| {
-                inbox::split(&notification, &table, delivery.received_at)
-            })) {
-                Ok(c) => c,
-                Err(_) => inbox::quarantine("internal error: splitting this body panicked".into()),
+            Ok(Err(reason)) => return Some(inbox::quarantine(reason)),
+            Ok(Ok(notification)) => notification,
+        };
+    let mut table = HashMap::new();
+    for pnid in inbox::phone_number_ids(&notification) {
+        match routes.resolve(store, &pnid).await {
+            Ok(Some(route)) => {
+                table.insert(pnid, route);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                retry_later(store, clock, settings, delivery, &e.to_string()).await;
+                return None;
             }
         }
-    };
-    let state = completion.state;
+    }
+    Some(
+        match std::panic::catch_unwind(AssertUnwindSafe(|| {
+            inbox::split(&notification, &table, delivery.received_at)
+        })) {
+            Ok(c) => c,
+            Err(_) => inbox::quarantine("internal error: splitting this body panicked".into()),
+        },
+    )
+}
+
+/// Records a batch of completions in one transaction (one commit for the whole batch). If the
+/// batch as a whole fails, each delivery is completed on its own, so one that the database
+/// refuses is retried later without holding back the others.
+async fn finish(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    settings: &InboxSettings,
+    done: Vec<(DeliveryId, DeliveryCompletion)>,
+) {
+    if done.is_empty() {
+        return;
+    }
     match store
-        .complete_delivery(id, &settings.worker_id, &completion, clock.now())
+        .complete_deliveries(&settings.worker_id, &done, clock.now())
         .await
     {
+        Ok(results) => {
+            for ((id, completion), result) in done.iter().zip(results) {
+                report(*id, completion, result);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error.message = %e, batch = done.len(), "completing a batch failed; completing one by one");
+            for (id, completion) in &done {
+                match store
+                    .complete_delivery(*id, &settings.worker_id, completion, clock.now())
+                    .await
+                {
+                    Err(e @ StoreError::Backend(_))
+                    | Err(e @ StoreError::Corrupt(_))
+                    | Err(e @ StoreError::Conflict(_)) => {
+                        let backoff = time::Duration::seconds(5);
+                        tracing::warn!(delivery = %id, error.message = %e, "completing failed; will retry");
+                        let _ = store
+                            .release_delivery(
+                                *id,
+                                &settings.worker_id,
+                                &e.to_string(),
+                                clock.now() + backoff,
+                            )
+                            .await;
+                    }
+                    other => report(*id, completion, other),
+                }
+            }
+        }
+    }
+}
+
+fn report(
+    id: DeliveryId,
+    completion: &DeliveryCompletion,
+    result: Result<store::CompletionReport, StoreError>,
+) {
+    let state = completion.state;
+    match result {
         Ok(report) => {
             metrics::counter!("wadesk_webhook_events_recorded_total").increment(report.recorded);
             metrics::counter!("wadesk_webhook_events_duplicate_total").increment(report.duplicates);
@@ -190,7 +252,9 @@ async fn process_one(
         Err(StoreError::LeaseLost) => {
             tracing::warn!(delivery = %id, "lease lost while processing; another loop has it");
         }
-        Err(e) => retry_later(store, clock, settings, &delivery, &e.to_string()).await,
+        Err(e) => {
+            tracing::warn!(delivery = %id, error.message = %e, "completing the delivery failed; its lease will expire")
+        }
     }
 }
 

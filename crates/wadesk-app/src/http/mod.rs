@@ -1,9 +1,11 @@
 //! The HTTP surface: the webhook receiver, the REST API, health and metrics.
 
 mod api;
+mod contacts;
 mod deliveries;
 mod numbers;
 mod ops;
+mod tickets;
 mod webhook;
 
 pub use api::{ApiError, Caller, FieldError, hash_api_key};
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use store::Store;
 
@@ -52,6 +54,18 @@ pub fn router(state: AppState) -> Router {
             "/whatsapp/webhook_deliveries/{id}/reprocess",
             post(deliveries::reprocess),
         )
+        .route("/tickets", get(tickets::list))
+        .route(
+            "/tickets/{id}",
+            get(tickets::show)
+                .put(tickets::update)
+                .delete(tickets::delete),
+        )
+        .route("/tickets/{id}/restore", put(tickets::restore))
+        .route("/tickets/{id}/conversations", get(tickets::conversations))
+        .route("/ticket_fields", get(tickets::fields))
+        .route("/contacts", get(contacts::list).post(contacts::create))
+        .route("/contacts/{id}", get(contacts::show).put(contacts::update))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_API_BODY));
     Router::new()

@@ -611,6 +611,32 @@ impl TicketStore for AdapterStore {
         collect(rows, entry)
     }
 
+    async fn set_threading_interval(
+        &self,
+        account: AccountId,
+        number: NumberId,
+        interval: ticketing_core::ThreadingInterval,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let mut qb = QueryBuilder::<Db>::new("UPDATE wa_numbers SET threading_interval_hours = ");
+        qb.push_bind(interval.hours() as i32)
+            .push(", updated_at = ")
+            .push_bind(millis(now))
+            .push(" WHERE id = ")
+            .push_bind(number.0)
+            .push(" AND account_id = ")
+            .push_bind(account.0);
+        let done = qb
+            .build()
+            .execute(self.write_pool())
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn contact(&self, account: AccountId, id: ContactId) -> StoreResult<ContactRow> {
         let mut qb = QueryBuilder::<Db>::new(format!(
             "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = "

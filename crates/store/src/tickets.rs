@@ -320,6 +320,15 @@ pub trait TicketStore: Send + Sync {
     /// A ticket's entries, by (created_at, id).
     async fn entries(&self, account: AccountId, ticket: TicketId) -> StoreResult<Vec<EntryRow>>;
 
+    /// Changes a number's threading interval; applies to the next message processed.
+    async fn set_threading_interval(
+        &self,
+        account: AccountId,
+        number: NumberId,
+        interval: ticketing_core::ThreadingInterval,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+
     /// One contact of the account.
     async fn contact(&self, account: AccountId, id: ContactId) -> StoreResult<ContactRow>;
 

@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
             "/whatsapp/numbers",
             post(numbers::create).get(numbers::list),
         )
+        .route("/whatsapp/numbers/{id}", put(numbers::update))
         .route("/whatsapp/webhook_deliveries", get(deliveries::list))
         .route("/whatsapp/webhook_deliveries/{id}", get(deliveries::show))
         .route(

@@ -209,6 +209,120 @@ async fn interval_of_48_hours(backend: Backend) {
 }
 on_both!(interval_of_48_hours);
 
+async fn interval_changed_to_48_hours(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let number = app.connect_number(PNID).await;
+    let t = t0() - 5 * 24 * HOUR;
+    // Mon 10:00, resolved; Wed 09:00 would be a new ticket with 24 h …
+    app.send(vec![text(ANA, "wamid.A", t, "Monday")]).await;
+    let first = app.tickets().await[0]["id"].as_i64().unwrap();
+    app.set_status(first, 4).await;
+    // … but joins (and reopens) once the interval is 48 h.
+    let resp = app
+        .api(Method::PUT, &format!("/whatsapp/numbers/{}", number["id"]))
+        .json(&json!({"threading_interval_hours": 48}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["threading_interval_hours"], 48);
+    let bad = app
+        .api(Method::PUT, &format!("/whatsapp/numbers/{}", number["id"]))
+        .json(&json!({"threading_interval_hours": 49}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    app.send(vec![text(ANA, "wamid.B", t + 47 * HOUR, "Wednesday")])
+        .await;
+    let tickets = app.tickets().await;
+    assert_eq!(tickets.len(), 1, "{tickets:?}");
+    assert_eq!(tickets[0]["status"], 2, "reopened");
+    assert_eq!(texts(&app.conversations(first).await), ["Wednesday"]);
+    app.stop().await;
+}
+on_both!(interval_changed_to_48_hours);
+
+/// A message that cannot be applied is marked failed with its error; the rest go on. Status
+/// webhooks move an outgoing entry's status forward only.
+async fn bad_event_is_skipped_and_statuses_are_monotonic(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let number = app.connect_number(PNID).await;
+    let t = t0();
+    let bad = json!({"id": "wamid.NOSENDER", "timestamp": (t - 5).to_string(), "type": "text",
+        "text": {"body": "who am I"}});
+    app.send(vec![bad, text(ANA, "wamid.A", t, "Fine")]).await;
+    assert_eq!(app.tickets().await.len(), 1);
+    let events = app.events().await;
+    let bad = events
+        .iter()
+        .find(|e| e.event.message_id.as_deref() == Some("wamid.NOSENDER"))
+        .unwrap();
+    let (outcome, error) = app.store.event_outcome(bad.id).await.unwrap().unwrap();
+    assert_eq!(outcome, store::EventOutcome::Failed);
+    assert!(error.unwrap().contains("sender"));
+
+    // An outgoing entry (replies come with the outbound issue) and its statuses.
+    let ticket = app.tickets().await[0]["id"].as_i64().unwrap();
+    let account = app
+        .store
+        .find_agent_by_api_key_hash(&wadesk_app::http::hash_api_key(API_KEY))
+        .await
+        .unwrap()
+        .unwrap()
+        .account_id;
+    let mut tx = app.store.begin_tickets(account).await.unwrap();
+    let out = tx
+        .insert_entry(
+            ticketing_core::TicketId(ticket),
+            Some(ticketing_core::NumberId(number["id"].as_i64().unwrap())),
+            &store::EntryFields {
+                wamid: Some("wamid.OUT".into()),
+                incoming: false,
+                private: false,
+                body: "<div>On its way</div>".into(),
+                body_text: "On its way".into(),
+                attachments: json!([]),
+                wa_status: Some("sent".into()),
+                wa_error: None,
+                reply_to: None,
+                data: json!(null),
+                created_at: time::OffsetDateTime::from_unix_timestamp(t + 10).unwrap(),
+                updated_at: time::OffsetDateTime::from_unix_timestamp(t + 10).unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let status = |s: &str, ts: i64| json!({"id": "wamid.OUT", "status": s, "timestamp": ts.to_string(), "recipient_id": ANA});
+    let statuses = |list: Vec<Value>| {
+        serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "1",
+            "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "1", "phone_number_id": PNID}, "statuses": list}}]}]}))
+        .unwrap()
+    };
+    // read arrives before delivered: delivered does not move it back.
+    app.post_signed(&statuses(vec![status("read", t + 30)]))
+        .await;
+    app.settled().await;
+    app.post_signed(&statuses(vec![status("delivered", t + 20)]))
+        .await;
+    // A status for a message wadesk never sent is kept as an event only.
+    app.post_signed(&statuses(vec![
+        json!({"id": "wamid.UNKNOWN", "status": "sent",
+        "timestamp": (t + 5).to_string(), "recipient_id": ANA}),
+    ]))
+    .await;
+    app.settled().await;
+    let conv = app.conversations(ticket).await;
+    let out_json = conv.iter().find(|c| c["id"] == out.id.0).unwrap();
+    assert_eq!(out_json["whatsapp"]["status"], "read");
+    assert_eq!(out_json["incoming"], false);
+    app.stop().await;
+}
+on_both!(bad_event_is_skipped_and_statuses_are_monotonic);
+
 async fn whatsapp_events(backend: Backend) {
     let app = TestApp::start(backend).await;
     app.connect_number(PNID).await;
@@ -560,7 +674,6 @@ async fn contacts_api_and_isolation(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(unauth.status(), 401);
-    let _ = API_KEY;
     app.stop().await;
 }
 on_both!(contacts_api_and_isolation);

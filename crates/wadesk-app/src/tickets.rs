@@ -582,3 +582,33 @@ async fn change_number(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_and_keeps_lines() {
+        assert_eq!(
+            html("a < b & \"c\"\n'd'"),
+            "<div>a &lt; b &amp; &quot;c&quot;<br>&#39;d&#39;</div>"
+        );
+    }
+
+    #[test]
+    fn statuses_only_move_forward() {
+        assert!(status_rank("read") > status_rank("delivered"));
+        assert!(status_rank("delivered") > status_rank("sent"));
+        assert!(status_rank("failed") > status_rank("read"));
+        assert_eq!(status_rank("bogus"), 0);
+    }
+
+    #[test]
+    fn lookup_covers_country_variants() {
+        let id = ContactIdentity::from_wa_id(WaId::parse("5511987654321").unwrap());
+        let l = lookup_for(&id);
+        assert!(l.phones.contains(&"+5511987654321".to_owned()));
+        assert!(l.phones.contains(&"+551187654321".to_owned()));
+        assert!(l.wa_ids.contains(&"551187654321".to_owned()));
+    }
+}

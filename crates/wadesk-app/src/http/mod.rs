@@ -41,6 +41,18 @@ pub struct AppState {
     pub metrics: Metrics,
 }
 
+/// The OpenAPI 3 description of `/api/v2`, hand-written (`http/openapi.json`).
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+async fn openapi() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI_JSON,
+    )
+        .into_response()
+}
+
 /// All routes.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -55,6 +67,7 @@ pub fn router(state: AppState) -> Router {
             "/whatsapp/webhook_deliveries/{id}/reprocess",
             post(deliveries::reprocess),
         )
+        .route("/openapi.json", get(openapi))
         .route("/tickets", get(tickets::list))
         .route(
             "/tickets/{id}",

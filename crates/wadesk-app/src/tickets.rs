@@ -203,8 +203,7 @@ pub async fn apply_event(
                             tx.commit().await?;
                             return Ok(());
                         };
-                        let mut domain: Entry =
-                            serde_json::from_value(row.fields.data.clone()).map_err(invalid)?;
+                        let mut domain = domain_entry(&row)?;
                         if domain.apply(annotation) == AnnotateOutcome::Applied {
                             row.fields.data = serde_json::to_value(&domain).map_err(invalid)?;
                             row.fields.updated_at = now;
@@ -250,6 +249,29 @@ pub async fn apply_event(
         }
         EventKind::Error | EventKind::Field => Err(invalid("not a ticket event")),
     }
+}
+
+/// The domain entry stored with a row; for rows written without one (an outgoing reply
+/// stored by another job), one rebuilt from the row's columns.
+fn domain_entry(row: &store::EntryRow) -> Result<Entry, ApplyError> {
+    if let Ok(e) = serde_json::from_value::<Entry>(row.fields.data.clone()) {
+        return Ok(e);
+    }
+    let wamid = row
+        .fields
+        .wamid
+        .as_deref()
+        .and_then(|w| ticketing_core::Wamid::parse(w).ok())
+        .ok_or_else(|| invalid("the entry has no WhatsApp message id"))?;
+    let content = ticketing_core::conversation::MessageContent {
+        body: Some(row.fields.body_text.clone()),
+        ..Default::default()
+    };
+    Ok(if row.fields.incoming {
+        Entry::incoming(wamid, row.fields.created_at, content)
+    } else {
+        Entry::outgoing(wamid, row.fields.created_at, content)
+    })
 }
 
 /// sent < delivered < read; failed ends it.

@@ -315,10 +315,42 @@ async fn bad_event_is_skipped_and_statuses_are_monotonic(backend: Backend) {
     ]))
     .await;
     app.settled().await;
+    // The customer reacts to the reply.
+    app.send(vec![msg(
+        ANA,
+        "wamid.RX",
+        t + 40,
+        "reaction",
+        json!({"message_id": "wamid.OUT", "emoji": "🙏"}),
+    )])
+    .await;
     let conv = app.conversations(ticket).await;
     let out_json = conv.iter().find(|c| c["id"] == out.id.0).unwrap();
     assert_eq!(out_json["whatsapp"]["status"], "read");
+    assert_eq!(out_json["whatsapp"]["reaction"], "🙏");
     assert_eq!(out_json["incoming"], false);
+
+    // A reaction that arrives before the message it reacts to waits for it.
+    let early = delivery(
+        PNID,
+        vec![msg(
+            ANA,
+            "wamid.RY",
+            t + 60,
+            "reaction",
+            json!({"message_id": "wamid.LATER", "emoji": "🎉"}),
+        )],
+    );
+    assert_eq!(app.post_signed(&early).await.status(), 200);
+    app.drained().await;
+    app.send(vec![text(ANA, "wamid.LATER", t + 50, "Arrives late")])
+        .await;
+    let conv = app.conversations(ticket).await;
+    let later = conv
+        .iter()
+        .find(|c| c["whatsapp"]["message_id"] == "wamid.LATER")
+        .unwrap();
+    assert_eq!(later["whatsapp"]["reaction"], "🎉");
     app.stop().await;
 }
 on_both!(bad_event_is_skipped_and_statuses_are_monotonic);

@@ -36,7 +36,8 @@ CREATE TABLE tickets (
     status          BIGINT NOT NULL CHECK (status BETWEEN 2 AND 5),
     priority        BIGINT NOT NULL CHECK (priority BETWEEN 1 AND 4),
     source          BIGINT NOT NULL,
-    responder_id    BIGINT REFERENCES agents (id),
+    -- Not a foreign key yet: agents are validated by the API once the agents API exists.
+    responder_id    BIGINT,
     group_id        BIGINT,
     -- JSON array of strings.
     tags            TEXT    NOT NULL DEFAULT '[]',

@@ -36,7 +36,8 @@ CREATE TABLE tickets (
     status          INTEGER NOT NULL CHECK (status BETWEEN 2 AND 5),
     priority        INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 4),
     source          INTEGER NOT NULL,
-    responder_id    INTEGER REFERENCES agents (id),
+    -- Not a foreign key yet: agents are validated by the API once the agents API exists.
+    responder_id    INTEGER,
     group_id        INTEGER,
     -- JSON array of strings.
     tags            TEXT    NOT NULL DEFAULT '[]',

@@ -611,7 +611,7 @@ async fn contacts_api_and_isolation(backend: Backend) {
     let id = tickets[0]["id"].as_i64().unwrap();
     let put = app
         .api(Method::PUT, &format!("/tickets/{id}"))
-        .json(&json!({"priority": 3, "tags": ["vip"], "group_id": 7}))
+        .json(&json!({"priority": 3, "tags": ["vip"], "group_id": 7, "responder_id": 424242}))
         .send()
         .await
         .unwrap();
@@ -619,6 +619,8 @@ async fn contacts_api_and_isolation(backend: Backend) {
     let put: Value = put.json().await.unwrap();
     assert_eq!(put["priority"], 3);
     assert_eq!(put["tags"], json!(["vip"]));
+    assert_eq!(put["responder_id"], 424242);
+    assert_eq!(put["group_id"], 7);
     let bad = app
         .api(Method::PUT, &format!("/tickets/{id}"))
         .json(&json!({"status": 9}))

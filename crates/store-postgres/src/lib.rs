@@ -30,6 +30,7 @@
 //! atomically. TLS is not enabled: reach PostgreSQL over a private network or a local socket.
 
 mod convert;
+mod tickets;
 
 use async_trait::async_trait;
 use convert::{db_err, duration_millis, millis};
@@ -78,7 +79,7 @@ const CLAIMED_COLUMNS: &str =
     "d.id, d.received_at, d.state, d.attempts, d.error, d.account_id, d.processed_at, d.body";
 const SUMMARY_COLUMNS: &str =
     "id, received_at, size, state, attempts, error, account_id, processed_at";
-const EVENT_COLUMNS: &str = "id, key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, account_id, \
+pub(crate) const EVENT_COLUMNS: &str = "id, key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, account_id, \
      number_id, message_id, wa_id, subtype, wa_timestamp, payload";
 const NUMBER_COLUMNS: &str = "id, account_id, phone_number_id, waba_id, display_phone_number, name, access_token, \
      app_secret, threading_interval_hours, status, created_at, updated_at";
@@ -167,6 +168,34 @@ impl PostgresStore {
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migrating the PostgreSQL database: {e}")))
+    }
+
+    /// A transaction for one account's tickets: it locks the account row, so ticket writes of
+    /// one account are serialised across processes (threading reads, then writes).
+    async fn begin_ticket_tx(
+        &self,
+        account: AccountId,
+    ) -> StoreResult<Transaction<'static, Postgres>> {
+        let mut tx = self.begin().await?;
+        let locked = sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(account.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if locked.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        Ok(tx)
+    }
+
+    /// The pool for reads.
+    fn read_pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// The pool for writes outside a transaction.
+    fn write_pool(&self) -> &PgPool {
+        &self.pool
     }
 
     async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {

@@ -21,6 +21,7 @@
 //! on one database with `store-postgres`.
 
 mod convert;
+mod tickets;
 
 use async_trait::async_trait;
 use convert::{db_err, duration_millis, millis};
@@ -66,7 +67,7 @@ const DELIVERY_COLUMNS: &str =
     "id, received_at, state, attempts, error, account_id, processed_at, body";
 const SUMMARY_COLUMNS: &str =
     "id, received_at, size, state, attempts, error, account_id, processed_at";
-const EVENT_COLUMNS: &str = "id, key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, account_id, \
+pub(crate) const EVENT_COLUMNS: &str = "id, key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, account_id, \
      number_id, message_id, wa_id, subtype, wa_timestamp, payload";
 const NUMBER_COLUMNS: &str = "id, account_id, phone_number_id, waba_id, display_phone_number, name, access_token, \
      app_secret, threading_interval_hours, status, created_at, updated_at";
@@ -141,6 +142,24 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
+    }
+
+    /// A write transaction for one account's tickets (SQLite has one writer: it serialises).
+    async fn begin_ticket_tx(
+        &self,
+        _account: AccountId,
+    ) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.write().await
+    }
+
+    /// The pool for reads.
+    fn read_pool(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// The pool for writes outside a transaction.
+    fn write_pool(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// Starts a write transaction that holds SQLite's write lock from its first statement.

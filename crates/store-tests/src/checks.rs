@@ -1434,3 +1434,22 @@ pub async fn number_secrets_and_settings_round_trip(store: SharedStore) {
         "{shown}"
     );
 }
+
+/// An admin agent with a key hash derived from `tag` (for other check modules).
+pub fn admin_for_tests(tag: &str) -> NewAgent {
+    admin(tag)
+}
+
+/// A connected number to add (for other check modules).
+pub fn number_for_tests(account: AccountId, phone_number_id: &str) -> NewNumber {
+    new_number(account, phone_number_id)
+}
+
+/// A message event with the given key (for other check modules).
+pub fn message_event_for_tests(
+    key: &str,
+    account: Option<AccountId>,
+    number: Option<NumberId>,
+) -> NewEvent {
+    message_event(key, account, number)
+}

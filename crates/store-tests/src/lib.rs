@@ -23,6 +23,7 @@
 //! This crate is test support only: it is not a benchmark and does not know any SQL.
 
 pub mod checks;
+pub mod tickets;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -92,6 +93,18 @@ macro_rules! conformance_tests {
             connect_number_limit_under_race,
             number_secrets_and_settings_round_trip,
         );
+        $crate::conformance_tests!(@tickets $harness;
+            tickets_round_trip_and_are_scoped_by_account,
+            event_outcomes_are_atomic_and_once,
+        );
+    };
+    (@tickets $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::tickets::$check).await;
+            }
+        )*
     };
     (@each $harness:ty; $($check:ident),* $(,)?) => {
         $(

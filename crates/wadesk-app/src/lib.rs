@@ -8,11 +8,13 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod convert;
 pub mod http;
 pub mod inbox;
 pub mod ingest;
 pub mod jobs;
 pub mod metrics;
+pub mod tickets;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -45,6 +47,9 @@ pub enum AppError {
     #[error("{0}")]
     Usage(String),
 }
+
+/// How often the tickets job looks for recorded events when idle.
+const TICKETS_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Opens the database a URL names: `sqlite://PATH` (created if missing) or `postgres://…`.
 /// Migrations run before this returns.
@@ -129,6 +134,15 @@ impl Wadesk {
                 shutdown.clone(),
             ))
         });
+        let tickets = self.config.run_jobs.then(|| {
+            tokio::spawn(tickets::run_tickets(
+                self.store.clone(),
+                self.clock.clone(),
+                TICKETS_POLL,
+                Arc::new(Notify::new()),
+                shutdown.clone(),
+            ))
+        });
         let state = http::AppState {
             store: self.store.clone(),
             clock: self.clock.clone(),
@@ -152,6 +166,9 @@ impl Wadesk {
         if let Some(jobs) = jobs {
             let _ = jobs.await;
         }
+        if let Some(tickets) = tickets {
+            let _ = tickets.await;
+        }
         tracing::info!("wadesk-server stopped");
         served.map_err(|source| AppError::Io {
             context: "serving HTTP".into(),
@@ -161,6 +178,13 @@ impl Wadesk {
 
     /// Runs the background jobs only (what `wadesk-worker` does) until `shutdown` is cancelled.
     pub async fn run_jobs(self, shutdown: CancellationToken) -> Result<(), AppError> {
+        let tickets = tokio::spawn(tickets::run_tickets(
+            self.store.clone(),
+            self.clock.clone(),
+            TICKETS_POLL,
+            Arc::new(Notify::new()),
+            shutdown.clone(),
+        ));
         jobs::run_inbox(
             self.store,
             self.clock,
@@ -169,6 +193,7 @@ impl Wadesk {
             shutdown,
         )
         .await;
+        let _ = tickets.await;
         Ok(())
     }
 }

@@ -1,9 +1,11 @@
 //! The HTTP surface: the webhook receiver, the REST API, health and metrics.
 
 mod api;
+mod contacts;
 mod deliveries;
 mod numbers;
 mod ops;
+mod tickets;
 mod webhook;
 
 pub use api::{ApiError, Caller, FieldError, hash_api_key};
@@ -13,7 +15,7 @@ use std::sync::Arc;
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use store::Store;
 
@@ -39,6 +41,18 @@ pub struct AppState {
     pub metrics: Metrics,
 }
 
+/// The OpenAPI 3 description of `/api/v2`, hand-written (`http/openapi.json`).
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+async fn openapi() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI_JSON,
+    )
+        .into_response()
+}
+
 /// All routes.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -46,12 +60,26 @@ pub fn router(state: AppState) -> Router {
             "/whatsapp/numbers",
             post(numbers::create).get(numbers::list),
         )
+        .route("/whatsapp/numbers/{id}", put(numbers::update))
         .route("/whatsapp/webhook_deliveries", get(deliveries::list))
         .route("/whatsapp/webhook_deliveries/{id}", get(deliveries::show))
         .route(
             "/whatsapp/webhook_deliveries/{id}/reprocess",
             post(deliveries::reprocess),
         )
+        .route("/openapi.json", get(openapi))
+        .route("/tickets", get(tickets::list))
+        .route(
+            "/tickets/{id}",
+            get(tickets::show)
+                .put(tickets::update)
+                .delete(tickets::delete),
+        )
+        .route("/tickets/{id}/restore", put(tickets::restore))
+        .route("/tickets/{id}/conversations", get(tickets::conversations))
+        .route("/ticket_fields", get(tickets::fields))
+        .route("/contacts", get(contacts::list).post(contacts::create))
+        .route("/contacts/{id}", get(contacts::show).put(contacts::update))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_API_BODY));
     Router::new()

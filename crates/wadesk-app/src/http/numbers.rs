@@ -236,3 +236,49 @@ pub(super) async fn list(
     let numbers = app.store.list_numbers(caller.account.id).await?;
     Ok(Json(numbers.iter().map(NumberView::from).collect()))
 }
+
+/// The body of `PUT /api/v2/whatsapp/numbers/{id}`.
+#[derive(Debug, Deserialize)]
+pub(super) struct UpdateNumber {
+    threading_interval_hours: Option<serde_json::Value>,
+}
+
+/// `PUT /api/v2/whatsapp/numbers/{id}` (admins): changes the threading interval, which applies
+/// to the next message processed; tickets already made are not regrouped.
+pub(super) async fn update(
+    State(app): State<AppState>,
+    caller: Caller,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    ApiJson(body): ApiJson<UpdateNumber>,
+) -> Result<Json<NumberView>, ApiError> {
+    caller.require_admin()?;
+    let id = id
+        .parse::<i64>()
+        .map(ticketing_core::NumberId)
+        .map_err(|_| ApiError::not_found())?;
+    let numbers = app.store.list_numbers(caller.account.id).await?;
+    if !numbers.iter().any(|n| n.id == id) {
+        return Err(ApiError::not_found());
+    }
+    if let Some(v) = &body.threading_interval_hours {
+        let interval = v
+            .as_i64()
+            .and_then(|h| ThreadingInterval::from_hours(h).ok())
+            .ok_or_else(|| {
+                ApiError::validation(vec![field(
+                    "threading_interval_hours",
+                    "invalid_value",
+                    "It should be a whole number of hours from 1 to 48",
+                )])
+            })?;
+        app.store
+            .set_threading_interval(caller.account.id, id, interval, app.clock.now())
+            .await?;
+    }
+    let numbers = app.store.list_numbers(caller.account.id).await?;
+    let number = numbers
+        .iter()
+        .find(|n| n.id == id)
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Json(NumberView::from(number)))
+}

@@ -7,3 +7,4 @@
 mod harness;
 mod inbox;
 mod numbers;
+mod tickets;

@@ -1,0 +1,401 @@
+//! Conformance checks of the tickets half of the port ([`store::TicketStore`]).
+
+#![allow(clippy::expect_used)]
+
+use serde_json::json;
+use store::{
+    ContactFields, ContactLookup, DeliveryCompletion, DeliveryState, EntryFields, EventOutcome,
+    NewDelivery, Page, StoreError, TicketFields, TicketFilter,
+};
+use ticketing_core::{AccountId, ContactId, NumberId, Plan};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use crate::checks::{SharedStore, admin_for_tests, message_event_for_tests, number_for_tests};
+
+fn t0() -> OffsetDateTime {
+    datetime!(2026-11-29 12:00:00 UTC)
+}
+
+async fn account_with_number(store: &SharedStore, tag: &str, pnid: &str) -> (AccountId, NumberId) {
+    let (account, _) = store
+        .create_account(tag, Plan::Growth, &admin_for_tests(tag), t0())
+        .await
+        .expect("account");
+    let number = store
+        .connect_number(&number_for_tests(account.id, pnid), 10, t0())
+        .await
+        .expect("number");
+    (account.id, number.id)
+}
+
+fn contact(name: &str, wa_id: &str) -> ContactFields {
+    ContactFields {
+        name: name.to_owned(),
+        email: Some(format!("{name}@example.com")),
+        phone: Some("+1 (650) 555-1234".into()),
+        mobile: None,
+        phone_e164: Some(format!("+{wa_id}")),
+        mobile_e164: None,
+        wa_id: Some(wa_id.to_owned()),
+        bsuid: Some("US.123".into()),
+    }
+}
+
+fn ticket(number: NumberId, requester: ContactId, at: OffsetDateTime) -> TicketFields {
+    TicketFields {
+        number_id: Some(number),
+        requester_id: requester,
+        subject: "Help ünïcödé".into(),
+        subject_edited: false,
+        status: 2,
+        priority: 1,
+        source: 13,
+        responder_id: None,
+        group_id: Some(4),
+        tags: vec!["a".into(), "b c".into()],
+        created_at: at,
+        updated_at: at + Duration::seconds(5),
+        last_message_at: Some(at),
+        deleted: false,
+    }
+}
+
+fn entry(wamid: Option<&str>, at: OffsetDateTime) -> EntryFields {
+    EntryFields {
+        wamid: wamid.map(str::to_owned),
+        incoming: true,
+        private: false,
+        body: "<div>hi</div>".into(),
+        body_text: "hi".into(),
+        attachments: json!([{"name": "a.jpg", "size": 12}]),
+        wa_status: None,
+        wa_error: None,
+        reply_to: Some("wamid.Q".into()),
+        data: json!({"wamid": wamid, "nested": [1, {"x": null}]}),
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+/// Contacts, tickets and entries round-trip, are found by every lookup key, and are invisible
+/// to another account.
+pub async fn tickets_round_trip_and_are_scoped_by_account(store: SharedStore) {
+    let (acme, n1) = account_with_number(&store, "acme", "1001").await;
+    let (other, n2) = account_with_number(&store, "other", "1002").await;
+
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    let c = tx
+        .insert_contact(&contact("ana", "16505551234"), t0())
+        .await
+        .expect("contact");
+    assert_eq!(c.fields, contact("ana", "16505551234"));
+    assert_eq!((c.created_at, c.account_id), (t0(), acme));
+    for lookup in [
+        ContactLookup {
+            wa_ids: vec!["0".into(), "16505551234".into()],
+            ..ContactLookup::default()
+        },
+        ContactLookup {
+            bsuid: Some("US.123".into()),
+            ..ContactLookup::default()
+        },
+        ContactLookup {
+            phones: vec!["+16505551234".into()],
+            ..ContactLookup::default()
+        },
+        ContactLookup {
+            email: Some("ANA@example.com".into()),
+            ..ContactLookup::default()
+        },
+    ] {
+        let found = tx.find_contacts(&lookup).await.expect("find");
+        assert_eq!(
+            found.iter().map(|c| c.id).collect::<Vec<_>>(),
+            vec![c.id],
+            "{lookup:?}"
+        );
+    }
+    assert!(
+        tx.find_contacts(&ContactLookup::default())
+            .await
+            .expect("empty")
+            .is_empty()
+    );
+    let t = tx
+        .insert_ticket(&ticket(n1, c.id, t0()))
+        .await
+        .expect("ticket");
+    assert_eq!(t.fields, ticket(n1, c.id, t0()));
+    let e1 = tx
+        .insert_entry(
+            t.id,
+            Some(n1),
+            &entry(Some("wamid.B"), t0() + Duration::seconds(60)),
+        )
+        .await
+        .expect("entry");
+    let e0 = tx
+        .insert_entry(t.id, Some(n1), &entry(Some("wamid.A"), t0()))
+        .await
+        .expect("entry");
+    assert_eq!(
+        e1.fields,
+        entry(Some("wamid.B"), t0() + Duration::seconds(60))
+    );
+    tx.commit().await.expect("commit");
+    // The same wamid on the same number is refused.
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    let dup = tx
+        .insert_entry(t.id, Some(n1), &entry(Some("wamid.A"), t0()))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    drop(tx);
+    let _ = (e0, e1);
+
+    let tickets = store
+        .list_tickets(acme, &TicketFilter::default(), Page::default())
+        .await
+        .expect("list");
+    assert_eq!(tickets.len(), 1);
+    let t = &tickets[0];
+    let entries = store.entries(acme, t.id).await.expect("entries");
+    assert_eq!(
+        entries
+            .iter()
+            .map(|e| e.fields.wamid.clone().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        ["wamid.A", "wamid.B"],
+        "by WhatsApp time"
+    );
+    // Another account sees nothing, even by id.
+    assert!(matches!(
+        store.ticket(other, t.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.contact(other, t.fields.requester_id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        store
+            .entries(other, t.id)
+            .await
+            .expect("entries")
+            .is_empty()
+    );
+    assert!(
+        store
+            .list_tickets(other, &TicketFilter::default(), Page::default())
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let mut tx = store.begin_tickets(other).await.expect("begin");
+    assert!(matches!(
+        tx.get_ticket(t.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(tx.find_entry(n1, "wamid.A").await.expect("find").is_none());
+    assert!(matches!(
+        tx.update_ticket(t.id, &t.fields).await,
+        Err(StoreError::NotFound)
+    ));
+    // The same wamid on another number is another message.
+    let c3 = tx
+        .insert_contact(&contact("bo", "447700900123"), t0())
+        .await
+        .expect("c");
+    let t3 = tx.insert_ticket(&ticket(n2, c3.id, t0())).await.expect("t");
+    tx.insert_entry(t3.id, Some(n2), &entry(Some("wamid.A"), t0()))
+        .await
+        .expect("e");
+    tx.commit().await.expect("commit");
+
+    // Updates, filters and the latest ticket.
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    let mut f = t.fields.clone();
+    f.status = 4;
+    f.updated_at = t0() + Duration::hours(2);
+    f.tags = vec![];
+    tx.update_ticket(t.id, &f).await.expect("update");
+    let latest = tx
+        .latest_ticket(t.fields.requester_id, n1)
+        .await
+        .expect("latest");
+    assert_eq!(latest.map(|l| l.fields), Some(f.clone()));
+    assert!(
+        tx.latest_ticket(t.fields.requester_id, n2)
+            .await
+            .expect("latest")
+            .is_none()
+    );
+    let mut e = tx
+        .find_entry(n1, "wamid.B")
+        .await
+        .expect("find")
+        .expect("entry");
+    e.fields.wa_status = Some("read".into());
+    e.fields.wa_error = Some(json!({"code": 131047, "title": "Re-engagement"}));
+    tx.update_entry(e.id, &e.fields)
+        .await
+        .expect("update entry");
+    tx.commit().await.expect("commit");
+    let got = store.entries(acme, t.id).await.expect("entries");
+    assert_eq!(got[1].fields, e.fields);
+    let since = TicketFilter {
+        updated_since: Some(t0() + Duration::hours(1)),
+        ..TicketFilter::default()
+    };
+    assert_eq!(
+        store
+            .list_tickets(acme, &since, Page::default())
+            .await
+            .expect("l")
+            .len(),
+        1
+    );
+    let later = TicketFilter {
+        updated_since: Some(t0() + Duration::hours(3)),
+        ..TicketFilter::default()
+    };
+    assert!(
+        store
+            .list_tickets(acme, &later, Page::default())
+            .await
+            .expect("l")
+            .is_empty()
+    );
+    let by_other = TicketFilter {
+        requester_id: Some(c3.id),
+        ..TicketFilter::default()
+    };
+    assert!(
+        store
+            .list_tickets(acme, &by_other, Page::default())
+            .await
+            .expect("l")
+            .is_empty()
+    );
+    let contacts = store
+        .list_contacts(
+            acme,
+            &ContactLookup {
+                phones: vec!["+16505551234".into()],
+                ..ContactLookup::default()
+            },
+            Page::default(),
+        )
+        .await
+        .expect("contacts");
+    assert_eq!(contacts.len(), 1);
+}
+
+/// Dropping a transaction rolls everything back; an event's outcome is recorded once; pending
+/// events come by WhatsApp time and leave the queue once they have an outcome.
+pub async fn event_outcomes_are_atomic_and_once(store: SharedStore) {
+    let (acme, n1) = account_with_number(&store, "acme", "1001").await;
+    let ids = store
+        .insert_deliveries(&[NewDelivery {
+            received_at: t0(),
+            body: b"{}".to_vec().into(),
+        }])
+        .await
+        .expect("insert");
+    store
+        .claim_deliveries("w", t0(), Duration::seconds(30), 1)
+        .await
+        .expect("claim");
+    let mut late = message_event_for_tests("msg:1001:wamid.LATE", Some(acme), Some(n1));
+    late.wa_timestamp = Some(t0() - Duration::hours(1));
+    let early_id = message_event_for_tests("msg:1001:wamid.FIRST", Some(acme), Some(n1));
+    let mut unrouted = message_event_for_tests("msg:x:wamid.U", None, None);
+    unrouted.wa_timestamp = Some(t0() - Duration::hours(5));
+    store
+        .complete_delivery(
+            ids[0],
+            "w",
+            &DeliveryCompletion {
+                state: DeliveryState::Processed,
+                error: None,
+                account_id: Some(acme),
+                events: vec![early_id, late, unrouted],
+            },
+            t0(),
+        )
+        .await
+        .expect("complete");
+    let pending = store.pending_ticket_events(10).await.expect("pending");
+    let keys: Vec<&str> = pending.iter().map(|e| e.event.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        ["msg:1001:wamid.LATE", "msg:1001:wamid.FIRST"],
+        "by WhatsApp time, routed only"
+    );
+    let (late_id, first_id) = (pending[0].id, pending[1].id);
+
+    // Rolled back: nothing stays.
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    assert!(
+        tx.mark_event(late_id, EventOutcome::Applied, None, t0())
+            .await
+            .expect("mark")
+    );
+    tx.insert_contact(&contact("ana", "16505551234"), t0())
+        .await
+        .expect("contact");
+    drop(tx);
+    assert!(
+        store
+            .event_outcome(late_id)
+            .await
+            .expect("outcome")
+            .is_none()
+    );
+    assert!(
+        store
+            .list_contacts(acme, &ContactLookup::default(), Page::default())
+            .await
+            .expect("c")
+            .is_empty()
+    );
+
+    // Committed once; a second mark says so.
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    assert!(
+        tx.mark_event(late_id, EventOutcome::Applied, None, t0())
+            .await
+            .expect("mark")
+    );
+    tx.commit().await.expect("commit");
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    assert!(
+        !tx.mark_event(late_id, EventOutcome::Applied, None, t0())
+            .await
+            .expect("mark")
+    );
+    drop(tx);
+    store
+        .record_event_outcome(first_id, EventOutcome::Failed, Some("bad payload"), t0())
+        .await
+        .expect("failed");
+    store
+        .record_event_outcome(first_id, EventOutcome::Applied, None, t0())
+        .await
+        .expect("again");
+    assert_eq!(
+        store.event_outcome(first_id).await.expect("outcome"),
+        Some((EventOutcome::Failed, Some("bad payload".into())))
+    );
+    assert_eq!(
+        store.event_outcome(late_id).await.expect("outcome"),
+        Some((EventOutcome::Applied, None))
+    );
+    assert!(
+        store
+            .pending_ticket_events(10)
+            .await
+            .expect("pending")
+            .is_empty()
+    );
+}

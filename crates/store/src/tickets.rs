@@ -1,0 +1,344 @@
+//! The tickets half of the port: contacts, tickets, conversation entries and the
+//! event-processing state, for the job that turns recorded message events into tickets and for
+//! the Freshdesk-compatible REST API.
+//!
+//! Every row is scoped by account. Writes go through a [`TicketTx`] (one transaction), so
+//! applying one inbound message (contact upsert, ticket create or reopen, entry insert, marking
+//! the event applied) is atomic; [`TicketTx::mark_event`] makes it idempotent.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use ticketing_core::{AccountId, AgentId, ContactId, NumberId, TicketId};
+use time::OffsetDateTime;
+
+use crate::{Event, EventId, Page, StoreResult};
+
+/// A conversation entry's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct EntryId(pub i64);
+
+/// What happened to a recorded event in the tickets job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventOutcome {
+    /// Applied to contacts and tickets (or deliberately nothing, e.g. a group message).
+    Applied,
+    /// Could not be applied; the error is kept and the event skipped.
+    Failed,
+}
+
+impl EventOutcome {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventOutcome::Applied => "applied",
+            EventOutcome::Failed => "failed",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "applied" => Some(EventOutcome::Applied),
+            "failed" => Some(EventOutcome::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A contact's writable fields. `phone_e164` and `mobile_e164` are the canonical forms the
+/// caller computed (for lookup); `phone` and `mobile` are kept as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactFields {
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: Option<String>,
+    /// Phone as given.
+    pub phone: Option<String>,
+    /// Mobile as given.
+    pub mobile: Option<String>,
+    /// Canonical phone (E.164), for lookup.
+    pub phone_e164: Option<String>,
+    /// Canonical mobile (E.164), for lookup.
+    pub mobile_e164: Option<String>,
+    /// WhatsApp id (digits), exactly as WhatsApp sent it.
+    pub wa_id: Option<String>,
+    /// Business-scoped user id.
+    pub bsuid: Option<String>,
+}
+
+/// A stored contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRow {
+    /// Its id.
+    pub id: ContactId,
+    /// Its account.
+    pub account_id: AccountId,
+    /// Its fields.
+    pub fields: ContactFields,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+}
+
+/// Which contacts to find: any contact of the account matching one of these.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactLookup {
+    /// WhatsApp ids (digits).
+    pub wa_ids: Vec<String>,
+    /// A BSUID.
+    pub bsuid: Option<String>,
+    /// Canonical numbers (E.164), compared with phone and mobile.
+    pub phones: Vec<String>,
+    /// An email (case-insensitive).
+    pub email: Option<String>,
+}
+
+impl ContactLookup {
+    /// Whether nothing is asked for (then nothing is found).
+    pub fn is_empty(&self) -> bool {
+        self.wa_ids.is_empty()
+            && self.bsuid.is_none()
+            && self.phones.is_empty()
+            && self.email.is_none()
+    }
+}
+
+/// A ticket's writable fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketFields {
+    /// The WhatsApp number it belongs to (None for tickets from elsewhere).
+    pub number_id: Option<NumberId>,
+    /// Requester.
+    pub requester_id: ContactId,
+    /// Subject.
+    pub subject: String,
+    /// Whether an agent changed the subject (then a new description does not replace it).
+    pub subject_edited: bool,
+    /// Freshdesk status code.
+    pub status: i64,
+    /// Freshdesk priority code.
+    pub priority: i64,
+    /// Freshdesk source code (13 WhatsApp).
+    pub source: i64,
+    /// Assigned agent.
+    pub responder_id: Option<AgentId>,
+    /// Group.
+    pub group_id: Option<i64>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// WhatsApp time of the first message.
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+    /// WhatsApp time of the latest message in either direction (notes excluded).
+    pub last_message_at: Option<OffsetDateTime>,
+    /// Soft-deleted.
+    pub deleted: bool,
+}
+
+/// A stored ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRow {
+    /// Its id.
+    pub id: TicketId,
+    /// Its account.
+    pub account_id: AccountId,
+    /// Its fields.
+    pub fields: TicketFields,
+}
+
+/// Which tickets to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketFilter {
+    /// Only tickets updated at or after this instant.
+    pub updated_since: Option<OffsetDateTime>,
+    /// Only this requester's.
+    pub requester_id: Option<ContactId>,
+    /// Deleted tickets instead of live ones.
+    pub deleted: bool,
+}
+
+/// A conversation entry's writable fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryFields {
+    /// The WhatsApp message id, unique per number when set.
+    pub wamid: Option<String>,
+    /// From the customer.
+    pub incoming: bool,
+    /// A private note.
+    pub private: bool,
+    /// HTML body.
+    pub body: String,
+    /// Plain-text body.
+    pub body_text: String,
+    /// Attachments' metadata (JSON array).
+    pub attachments: serde_json::Value,
+    /// WhatsApp delivery status of an outgoing message (`sent`, `delivered`, `read`, `failed`).
+    pub wa_status: Option<String>,
+    /// WhatsApp error (`{"code", "title"}`).
+    pub wa_error: Option<serde_json::Value>,
+    /// The quoted message's wamid.
+    pub reply_to: Option<String>,
+    /// The domain entry with its annotations (reaction, revoke, edits), as JSON.
+    pub data: serde_json::Value,
+    /// WhatsApp time.
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+}
+
+/// A stored conversation entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryRow {
+    /// Its id.
+    pub id: EntryId,
+    /// Its account.
+    pub account_id: AccountId,
+    /// Its ticket.
+    pub ticket_id: TicketId,
+    /// The ticket's number (for wamid uniqueness).
+    pub number_id: Option<NumberId>,
+    /// Its fields.
+    pub fields: EntryFields,
+}
+
+/// One transaction over the tickets tables, scoped to one account. Dropping it without
+/// [`TicketTx::commit`] rolls everything back.
+#[async_trait]
+pub trait TicketTx: Send + std::fmt::Debug {
+    /// Records the outcome of `event`; `false` (and nothing written) when it already has one:
+    /// the caller then rolls back, since the event was applied before.
+    async fn mark_event(
+        &mut self,
+        event: EventId,
+        outcome: EventOutcome,
+        error: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    /// The account's contacts matching any part of `lookup`, in id order.
+    async fn find_contacts(&mut self, lookup: &ContactLookup) -> StoreResult<Vec<ContactRow>>;
+
+    /// One contact of the account.
+    async fn get_contact(&mut self, id: ContactId) -> StoreResult<ContactRow>;
+
+    /// Creates a contact.
+    async fn insert_contact(
+        &mut self,
+        fields: &ContactFields,
+        now: OffsetDateTime,
+    ) -> StoreResult<ContactRow>;
+
+    /// Overwrites a contact's fields (and `updated_at`).
+    async fn update_contact(
+        &mut self,
+        id: ContactId,
+        fields: &ContactFields,
+        now: OffsetDateTime,
+    ) -> StoreResult<ContactRow>;
+
+    /// The contact's latest live ticket on `number` (by latest message, then id).
+    async fn latest_ticket(
+        &mut self,
+        requester: ContactId,
+        number: NumberId,
+    ) -> StoreResult<Option<TicketRow>>;
+
+    /// One ticket of the account (deleted ones too).
+    async fn get_ticket(&mut self, id: TicketId) -> StoreResult<TicketRow>;
+
+    /// Creates a ticket.
+    async fn insert_ticket(&mut self, fields: &TicketFields) -> StoreResult<TicketRow>;
+
+    /// Overwrites a ticket's fields.
+    async fn update_ticket(&mut self, id: TicketId, fields: &TicketFields) -> StoreResult<()>;
+
+    /// A ticket's entries, by (created_at, id).
+    async fn ticket_entries(&mut self, ticket: TicketId) -> StoreResult<Vec<EntryRow>>;
+
+    /// The entry with this wamid on this number, if any.
+    async fn find_entry(&mut self, number: NumberId, wamid: &str) -> StoreResult<Option<EntryRow>>;
+
+    /// Adds an entry to a ticket.
+    async fn insert_entry(
+        &mut self,
+        ticket: TicketId,
+        number: Option<NumberId>,
+        fields: &EntryFields,
+    ) -> StoreResult<EntryRow>;
+
+    /// Overwrites an entry's fields.
+    async fn update_entry(&mut self, id: EntryId, fields: &EntryFields) -> StoreResult<()>;
+
+    /// Commits.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// Contacts, tickets, entries and the tickets job's cursor. Every method is scoped by account
+/// where it concerns an account's data; another account's ids are [`crate::StoreError::NotFound`].
+#[async_trait]
+pub trait TicketStore: Send + Sync {
+    /// Starts a write transaction on `account`'s tickets. On PostgreSQL it serialises with
+    /// other ticket transactions of the same account, so concurrent workers thread correctly.
+    async fn begin_tickets(&self, account: AccountId) -> StoreResult<Box<dyn TicketTx>>;
+
+    /// Message and status events of routed numbers that have no outcome yet, by WhatsApp
+    /// time (the recording time where it has none), then id.
+    async fn pending_ticket_events(&self, limit: u32) -> StoreResult<Vec<Event>>;
+
+    /// Records an outcome outside any ticket transaction (a failure); does nothing when the
+    /// event already has one.
+    async fn record_event_outcome(
+        &self,
+        event: EventId,
+        outcome: EventOutcome,
+        error: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// The outcome of an event and its error, if it has one.
+    async fn event_outcome(
+        &self,
+        event: EventId,
+    ) -> StoreResult<Option<(EventOutcome, Option<String>)>>;
+
+    /// Tickets of the account, newest first (by created_at, then id).
+    async fn list_tickets(
+        &self,
+        account: AccountId,
+        filter: &TicketFilter,
+        page: Page,
+    ) -> StoreResult<Vec<TicketRow>>;
+
+    /// One ticket of the account (deleted ones too).
+    async fn ticket(&self, account: AccountId, id: TicketId) -> StoreResult<TicketRow>;
+
+    /// A ticket's entries, by (created_at, id).
+    async fn entries(&self, account: AccountId, ticket: TicketId) -> StoreResult<Vec<EntryRow>>;
+
+    /// Changes a number's threading interval; applies to the next message processed.
+    async fn set_threading_interval(
+        &self,
+        account: AccountId,
+        number: NumberId,
+        interval: ticketing_core::ThreadingInterval,
+        now: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// One contact of the account.
+    async fn contact(&self, account: AccountId, id: ContactId) -> StoreResult<ContactRow>;
+
+    /// Contacts of the account matching every part of the lookup that is set (all contacts
+    /// for an empty lookup), in id order. `phones` matches phone or mobile; `wa_ids` the
+    /// WhatsApp id.
+    async fn list_contacts(
+        &self,
+        account: AccountId,
+        lookup: &ContactLookup,
+        page: Page,
+    ) -> StoreResult<Vec<ContactRow>>;
+}

@@ -1,0 +1,636 @@
+//! The tickets job: applies recorded message and status events to contacts, tickets and
+//! conversation entries, using ticketing-core's decisions.
+//!
+//! Events are taken in WhatsApp-timestamp order. Each is applied in one transaction that also
+//! records its outcome, so an event is applied once however often the job sees it, and a
+//! crash in the middle leaves nothing half-applied. An event that cannot be applied (bad
+//! payload, impossible data) is marked failed with its error and skipped; a database failure
+//! stops the pass, which is retried later.
+
+use std::{sync::Arc, time::Duration as StdDuration};
+
+use serde_json::json;
+use store::{
+    ContactFields, ContactLookup, ContactRow, EntryFields, Event, EventKind, EventOutcome, Store,
+    StoreError, TicketFields, TicketTx,
+};
+use ticketing_core::{
+    NumberId, Status, TicketId,
+    contact::{
+        ContactCandidate, ContactIdentity, E164, WaId, decide_number_change, fill_contact,
+        lookup_variants, match_contact, new_contact,
+    },
+    conversation::{
+        AnnotateOutcome, Entry, EventPlan, Placement, Thread, plan_event,
+        subject_after_new_description,
+    },
+    threading::{LatestTicket, ThreadDecision, decide_thread, new_ticket},
+};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::{clock::Clock, convert};
+
+/// How long an annotation (reaction, revoke, edit) whose message is not on any ticket yet
+/// waits for that message before it is given up.
+pub const ANNOTATION_WAIT: time::Duration = time::Duration::hours(1);
+
+/// Why an event could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The event is unusable; it is marked failed.
+    #[error("{0}")]
+    Invalid(String),
+    /// Not yet: leave it pending (an annotation waiting for its message).
+    #[error("waiting: {0}")]
+    Later(String),
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(e: impl std::fmt::Display) -> ApplyError {
+    ApplyError::Invalid(e.to_string())
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// Events applied.
+    pub applied: u64,
+    /// Events marked failed.
+    pub failed: u64,
+    /// Events left pending for later.
+    pub deferred: u64,
+}
+
+/// Applies up to `limit` pending events. A database error ends the pass early with `Err`.
+pub async fn process_pending(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    limit: u32,
+) -> Result<PassReport, StoreError> {
+    let events = store.pending_ticket_events(limit).await?;
+    let mut report = PassReport::default();
+    for event in events {
+        match apply_event(store, clock, &event).await {
+            Ok(()) => report.applied += 1,
+            Err(ApplyError::Later(why)) => {
+                tracing::debug!(event = %event.id, why, "event deferred");
+                report.deferred += 1;
+            }
+            Err(ApplyError::Invalid(error)) => {
+                tracing::warn!(event = %event.id, error.message = %error, "event failed; skipped");
+                store
+                    .record_event_outcome(event.id, EventOutcome::Failed, Some(&error), clock.now())
+                    .await?;
+                metrics::counter!("wadesk_ticket_events_failed_total").increment(1);
+                report.failed += 1;
+            }
+            Err(ApplyError::Store(StoreError::Backend(e))) => return Err(StoreError::Backend(e)),
+            Err(ApplyError::Store(e)) => {
+                let error = e.to_string();
+                tracing::warn!(event = %event.id, error.message = %error, "event failed; skipped");
+                store
+                    .record_event_outcome(event.id, EventOutcome::Failed, Some(&error), clock.now())
+                    .await?;
+                report.failed += 1;
+            }
+        }
+    }
+    metrics::counter!("wadesk_ticket_events_applied_total").increment(report.applied);
+    Ok(report)
+}
+
+/// Runs the tickets job until `shutdown` is cancelled.
+pub async fn run_tickets(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    poll: StdDuration,
+    wake: Arc<Notify>,
+    shutdown: CancellationToken,
+) {
+    tracing::info!("tickets loop started");
+    let mut failures = 0u32;
+    while !shutdown.is_cancelled() {
+        let wait = match process_pending(store.as_ref(), clock.as_ref(), 200).await {
+            Ok(r) if r.applied + r.failed > 0 => {
+                failures = 0;
+                continue;
+            }
+            Ok(_) => {
+                failures = 0;
+                poll
+            }
+            Err(e) => {
+                failures += 1;
+                tracing::warn!(error.message = %e, "tickets pass failed");
+                StdDuration::from_millis(200 * u64::from(failures.min(25)))
+            }
+        };
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.cancelled() => break,
+        }
+    }
+    tracing::info!("tickets loop stopped");
+}
+
+/// Applies one event in one transaction.
+pub async fn apply_event(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    event: &Event,
+) -> Result<(), ApplyError> {
+    let e = &event.event;
+    let (Some(account), Some(number_id)) = (e.account_id, e.number_id) else {
+        return Err(invalid("event without an account or number"));
+    };
+    let at = e.wa_timestamp.unwrap_or(event.recorded_at);
+    let now = clock.now();
+    match e.kind {
+        EventKind::Message => {
+            let message: wa_client::webhook::Message =
+                serde_json::from_value(e.payload["message"].clone()).map_err(invalid)?;
+            let contact: Option<wa_client::webhook::Contact> =
+                serde_json::from_value(e.payload["contact"].clone()).unwrap_or(None);
+            let inbound = convert::inbound(&message, contact.as_ref(), at).map_err(invalid)?;
+            // Read the number before the transaction (one connection may serve both).
+            let number = store
+                .list_numbers(account)
+                .await?
+                .into_iter()
+                .find(|n| n.id == number_id)
+                .ok_or_else(|| invalid("the number is no longer connected"))?;
+            let mut tx = store.begin_tickets(account).await?;
+            if !tx
+                .mark_event(event.id, EventOutcome::Applied, None, now)
+                .await?
+            {
+                return Ok(());
+            }
+            if let Some(inbound) = inbound {
+                let plan = plan_event(&inbound);
+                match plan {
+                    EventPlan::Ignore { .. } => {}
+                    EventPlan::AddEntry { entry } => {
+                        let contact = upsert_contact(
+                            tx.as_mut(),
+                            &inbound.from,
+                            inbound.profile_name.as_deref(),
+                            now,
+                        )
+                        .await?;
+                        add_entry(
+                            tx.as_mut(),
+                            &contact,
+                            number_id,
+                            number.threading_interval,
+                            entry,
+                            now,
+                        )
+                        .await?;
+                    }
+                    EventPlan::Annotate { target, annotation } => {
+                        let Some(mut row) = tx.find_entry(number_id, target.as_str()).await? else {
+                            if now - event.recorded_at < ANNOTATION_WAIT {
+                                return Err(ApplyError::Later(format!(
+                                    "message {target} is not on a ticket yet"
+                                )));
+                            }
+                            tx.commit().await?;
+                            return Ok(());
+                        };
+                        let mut domain = domain_entry(&row)?;
+                        if domain.apply(annotation) == AnnotateOutcome::Applied {
+                            row.fields.data = serde_json::to_value(&domain).map_err(invalid)?;
+                            row.fields.updated_at = now;
+                            tx.update_entry(row.id, &row.fields).await?;
+                            touch_ticket(tx.as_mut(), row.ticket_id, now).await?;
+                        }
+                    }
+                    EventPlan::ChangeNumber { old, new } => {
+                        change_number(tx.as_mut(), number_id, &old, &new, at, now).await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        EventKind::Status => {
+            let status: wa_client::webhook::Status =
+                serde_json::from_value(e.payload["status"].clone()).map_err(invalid)?;
+            let mut tx = store.begin_tickets(account).await?;
+            if !tx
+                .mark_event(event.id, EventOutcome::Applied, None, now)
+                .await?
+            {
+                return Ok(());
+            }
+            if let Some(mut row) = tx.find_entry(number_id, &status.id).await?
+                && !row.fields.incoming
+            {
+                let new = status.status.as_str();
+                if status_rank(new) > row.fields.wa_status.as_deref().map_or(0, status_rank)
+                    && row.fields.wa_status.as_deref() != Some("failed")
+                {
+                    row.fields.wa_status = Some(new.to_owned());
+                    if let Some(err) = status.errors.first() {
+                        row.fields.wa_error = Some(json!({"code": err.code, "title": err.title}));
+                    }
+                    row.fields.updated_at = now;
+                    tx.update_entry(row.id, &row.fields).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        EventKind::Error | EventKind::Field => Err(invalid("not a ticket event")),
+    }
+}
+
+/// The domain entry stored with a row; for rows written without one (an outgoing reply
+/// stored by another job), one rebuilt from the row's columns.
+fn domain_entry(row: &store::EntryRow) -> Result<Entry, ApplyError> {
+    if let Ok(e) = serde_json::from_value::<Entry>(row.fields.data.clone()) {
+        return Ok(e);
+    }
+    let wamid = row
+        .fields
+        .wamid
+        .as_deref()
+        .and_then(|w| ticketing_core::Wamid::parse(w).ok())
+        .ok_or_else(|| invalid("the entry has no WhatsApp message id"))?;
+    let content = ticketing_core::conversation::MessageContent {
+        body: Some(row.fields.body_text.clone()),
+        ..Default::default()
+    };
+    Ok(if row.fields.incoming {
+        Entry::incoming(wamid, row.fields.created_at, content)
+    } else {
+        Entry::outgoing(wamid, row.fields.created_at, content)
+    })
+}
+
+/// sent < delivered < read; failed ends it.
+fn status_rank(s: &str) -> u8 {
+    match s {
+        "pending" => 1,
+        "sent" => 2,
+        "delivered" => 3,
+        "read" => 4,
+        "failed" => 5,
+        _ => 0,
+    }
+}
+
+/// Every WhatsApp id and E.164 number under which the sender may already be known.
+fn lookup_for(identity: &ContactIdentity) -> ContactLookup {
+    let mut phones: Vec<String> = Vec::new();
+    for n in identity.numbers() {
+        for v in std::iter::once(n.clone()).chain(lookup_variants(&n)) {
+            if !phones.contains(&v.as_str().to_owned()) {
+                phones.push(v.as_str().to_owned());
+            }
+        }
+    }
+    let wa_ids = phones.iter().map(|p| p[1..].to_owned()).collect();
+    ContactLookup {
+        wa_ids,
+        bsuid: identity.bsuid.as_ref().map(|b| b.as_str().to_owned()),
+        phones,
+        email: None,
+    }
+}
+
+fn candidate(row: &ContactRow) -> ContactCandidate {
+    let f = &row.fields;
+    ContactCandidate {
+        id: row.id,
+        name: f.name.clone(),
+        wa_id: f.wa_id.as_deref().and_then(|w| WaId::parse(w).ok()),
+        bsuid: f
+            .bsuid
+            .as_deref()
+            .and_then(|b| ticketing_core::Bsuid::parse(b).ok()),
+        phones: [&f.phone_e164, &f.mobile_e164]
+            .into_iter()
+            .flatten()
+            .filter_map(|p| E164::parse(p).ok())
+            .collect(),
+    }
+}
+
+async fn upsert_contact(
+    tx: &mut dyn TicketTx,
+    from: &ContactIdentity,
+    profile_name: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<ContactRow, ApplyError> {
+    let rows = tx.find_contacts(&lookup_for(from)).await?;
+    let candidates: Vec<ContactCandidate> = rows.iter().map(candidate).collect();
+    if let Some(m) = match_contact(&candidates, from) {
+        let row = rows
+            .iter()
+            .find(|r| r.id == m.contact_id)
+            .ok_or_else(|| invalid("matched contact vanished"))?;
+        let cand = candidate(row);
+        let patch = fill_contact(&cand, from, profile_name);
+        if patch.is_empty() {
+            return Ok(row.clone());
+        }
+        let mut f = row.fields.clone();
+        if let Some(n) = patch.name {
+            f.name = n;
+        }
+        if let Some(w) = patch.wa_id {
+            f.wa_id = Some(w.as_str().to_owned());
+        }
+        if let Some(b) = patch.bsuid {
+            f.bsuid = Some(b.as_str().to_owned());
+        }
+        if let Some(m) = patch.mobile
+            && f.mobile.is_none()
+        {
+            f.mobile = Some(m.as_str().to_owned());
+            f.mobile_e164 = Some(m.as_str().to_owned());
+        }
+        return Ok(tx.update_contact(row.id, &f, now).await?);
+    }
+    let n = new_contact(from, profile_name);
+    let mobile = n.mobile.as_ref().map(|m| m.as_str().to_owned());
+    let fields = ContactFields {
+        name: n.name,
+        email: None,
+        phone: None,
+        mobile: mobile.clone(),
+        phone_e164: None,
+        mobile_e164: mobile,
+        wa_id: n.wa_id.map(String::from),
+        bsuid: n.bsuid.map(String::from),
+    };
+    Ok(tx.insert_contact(&fields, now).await?)
+}
+
+/// How a contact is named in a placeholder subject.
+fn sender_label(contact: &ContactRow) -> String {
+    contact
+        .fields
+        .wa_id
+        .as_deref()
+        .map(|w| format!("+{w}"))
+        .or_else(|| contact.fields.mobile_e164.clone())
+        .unwrap_or_else(|| contact.fields.name.clone())
+}
+
+/// The entries of a ticket as a domain thread (WhatsApp messages only; notes are not in it).
+async fn load_thread(tx: &mut dyn TicketTx, ticket: TicketId) -> Result<Thread, ApplyError> {
+    let rows = tx.ticket_entries(ticket).await?;
+    Ok(Thread::from_entries(
+        rows.into_iter()
+            .filter(|r| r.fields.wamid.is_some() && !r.fields.private)
+            .filter_map(|r| serde_json::from_value::<Entry>(r.fields.data).ok()),
+    ))
+}
+
+/// The stored form of a domain entry.
+pub fn entry_fields(entry: &Entry, now: OffsetDateTime) -> Result<EntryFields, ApplyError> {
+    let c = &entry.content;
+    let body_text = c.body.clone().unwrap_or_else(|| {
+        c.attachments
+            .iter()
+            .filter_map(|a| a.caption.clone())
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    let attachments: Vec<serde_json::Value> = c
+        .attachments
+        .iter()
+        .map(|a| {
+            json!({
+                "name": a.filename.clone().unwrap_or_else(|| format!("{:?}", a.kind).to_lowercase()),
+                "content_type": a.mime_type,
+                "size": a.size,
+                "whatsapp_media_id": a.media_id,
+                "sha256": a.sha256,
+                "caption": a.caption,
+                "kind": a.kind,
+            })
+        })
+        .collect();
+    Ok(EntryFields {
+        wamid: Some(entry.wamid.as_str().to_owned()),
+        incoming: entry.direction == ticketing_core::conversation::Direction::Incoming,
+        private: false,
+        body: html(&body_text),
+        body_text,
+        attachments: serde_json::Value::Array(attachments),
+        wa_status: None,
+        wa_error: None,
+        reply_to: c.reply_to.as_ref().map(|w| w.as_str().to_owned()),
+        data: serde_json::to_value(entry).map_err(invalid)?,
+        created_at: entry.at,
+        updated_at: now,
+    })
+}
+
+/// Plain text as HTML: escaped, lines as `<br>`, in a `<div>`.
+pub fn html(text: &str) -> String {
+    let mut out = String::from("<div>");
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push_str("<br>");
+        }
+        for ch in line.chars() {
+            match ch {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+        }
+    }
+    out.push_str("</div>");
+    out
+}
+
+async fn add_entry(
+    tx: &mut dyn TicketTx,
+    contact: &ContactRow,
+    number: NumberId,
+    interval: ticketing_core::ThreadingInterval,
+    entry: Entry,
+    now: OffsetDateTime,
+) -> Result<(), ApplyError> {
+    if tx.find_entry(number, entry.wamid.as_str()).await?.is_some() {
+        return Ok(());
+    }
+    let latest = tx.latest_ticket(contact.id, number).await?;
+    let latest_view = match &latest {
+        Some(t) => Some(LatestTicket {
+            ticket_id: t.id,
+            status: Status::try_from(t.fields.status).map_err(invalid)?,
+            last_message_at: t.fields.last_message_at.unwrap_or(t.fields.created_at),
+        }),
+        None => None,
+    };
+    let sender = sender_label(contact);
+    let fields = entry_fields(&entry, now)?;
+    match decide_thread(latest_view.as_ref(), interval, entry.at) {
+        ThreadDecision::Join { ticket_id, reopen } => {
+            let mut ticket = tx.get_ticket(ticket_id).await?;
+            let mut thread = load_thread(tx, ticket_id).await?;
+            let placement = thread.insert(entry.clone());
+            if let Placement::Description {
+                former_description: Some(former),
+            } = &placement
+            {
+                ticket.fields.created_at = entry.at;
+                if !ticket.fields.subject_edited
+                    && let Some(former) = thread.get(former)
+                    && let Some(s) = subject_after_new_description(
+                        &ticket.fields.subject,
+                        former,
+                        &entry,
+                        &sender,
+                    )
+                {
+                    ticket.fields.subject = s;
+                }
+            }
+            if placement != Placement::Duplicate {
+                tx.insert_entry(ticket_id, Some(number), &fields).await?;
+            }
+            if reopen {
+                ticket.fields.status = Status::Open.code();
+            }
+            ticket.fields.last_message_at = thread.last_message_at();
+            ticket.fields.updated_at = now;
+            tx.update_ticket(ticket_id, &ticket.fields).await?;
+        }
+        ThreadDecision::NewTicket => {
+            let nt = new_ticket(&entry.content, &sender, entry.at);
+            let ticket = tx
+                .insert_ticket(&TicketFields {
+                    number_id: Some(number),
+                    requester_id: contact.id,
+                    subject: nt.subject,
+                    subject_edited: false,
+                    status: nt.status.code(),
+                    priority: nt.priority.code(),
+                    source: nt.source.code(),
+                    responder_id: None,
+                    group_id: None,
+                    tags: Vec::new(),
+                    created_at: nt.created_at,
+                    updated_at: now,
+                    last_message_at: Some(entry.at),
+                    deleted: false,
+                })
+                .await?;
+            tx.insert_entry(ticket.id, Some(number), &fields).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn touch_ticket(
+    tx: &mut dyn TicketTx,
+    ticket: TicketId,
+    now: OffsetDateTime,
+) -> Result<(), ApplyError> {
+    let mut t = tx.get_ticket(ticket).await?;
+    t.fields.updated_at = now;
+    tx.update_ticket(ticket, &t.fields).await?;
+    Ok(())
+}
+
+async fn change_number(
+    tx: &mut dyn TicketTx,
+    number: NumberId,
+    old: &WaId,
+    new: &WaId,
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<(), ApplyError> {
+    let mut lookup = lookup_for(&ContactIdentity::from_wa_id(old.clone()));
+    let more = lookup_for(&ContactIdentity::from_wa_id(new.clone()));
+    lookup.wa_ids.extend(more.wa_ids);
+    lookup.phones.extend(more.phones);
+    let rows = tx.find_contacts(&lookup).await?;
+    let candidates: Vec<ContactCandidate> = rows.iter().map(candidate).collect();
+    let Some(d) = decide_number_change(&candidates, old, new) else {
+        return Ok(());
+    };
+    let row = tx.get_contact(d.contact_id).await?;
+    let mut f = row.fields.clone();
+    f.wa_id = Some(d.new_wa_id.as_str().to_owned());
+    let new_phone = d.new_phone.as_str().to_owned();
+    if f.phone_e164.as_deref() == Some(d.old_phone.as_str()) {
+        f.phone = Some(new_phone.clone());
+        f.phone_e164 = Some(new_phone.clone());
+    }
+    if f.mobile_e164.as_deref() == Some(d.old_phone.as_str()) {
+        f.mobile = Some(new_phone.clone());
+        f.mobile_e164 = Some(new_phone);
+    }
+    tx.update_contact(row.id, &f, now).await?;
+    if let Some(mut ticket) = tx.latest_ticket(row.id, number).await? {
+        tx.insert_entry(
+            ticket.id,
+            Some(number),
+            &EntryFields {
+                wamid: None,
+                incoming: false,
+                private: true,
+                body: html(&d.note),
+                body_text: d.note.clone(),
+                attachments: json!([]),
+                wa_status: None,
+                wa_error: None,
+                reply_to: None,
+                data: json!({"note": "number_change", "old": d.old_phone, "new": d.new_phone}),
+                created_at: at,
+                updated_at: now,
+            },
+        )
+        .await?;
+        ticket.fields.updated_at = now;
+        tx.update_ticket(ticket.id, &ticket.fields).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_and_keeps_lines() {
+        assert_eq!(
+            html("a < b & \"c\"\n'd'"),
+            "<div>a &lt; b &amp; &quot;c&quot;<br>&#39;d&#39;</div>"
+        );
+    }
+
+    #[test]
+    fn statuses_only_move_forward() {
+        assert!(status_rank("read") > status_rank("delivered"));
+        assert!(status_rank("delivered") > status_rank("sent"));
+        assert!(status_rank("failed") > status_rank("read"));
+        assert_eq!(status_rank("bogus"), 0);
+    }
+
+    #[test]
+    fn lookup_covers_country_variants() {
+        let id = ContactIdentity::from_wa_id(WaId::parse("5511987654321").unwrap());
+        let l = lookup_for(&id);
+        assert!(l.phones.contains(&"+5511987654321".to_owned()));
+        assert!(l.phones.contains(&"+551187654321".to_owned()));
+        assert!(l.wa_ids.contains(&"551187654321".to_owned()));
+    }
+}

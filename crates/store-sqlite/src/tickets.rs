@@ -513,10 +513,8 @@ impl TicketStore for AdapterStore {
 
     async fn pending_ticket_events(&self, limit: u32) -> StoreResult<Vec<Event>> {
         let mut qb = QueryBuilder::<Db>::new(format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE kind IN ('message', 'status') \
-             AND account_id IS NOT NULL \
-             AND NOT EXISTS (SELECT 1 FROM event_outcomes o WHERE o.event_id = events.id) \
-             ORDER BY COALESCE(wa_timestamp, recorded_at), id LIMIT "
+            "SELECT {EVENT_COLUMNS} FROM ticket_queue q JOIN events ON events.id = q.event_id \
+             ORDER BY q.sort_at, q.event_id LIMIT "
         ));
         qb.push_bind(i64::from(limit));
         let rows = qb

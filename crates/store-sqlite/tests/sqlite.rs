@@ -71,7 +71,7 @@ async fn reopening_keeps_data_and_the_file_stays_in_wal_mode() {
         .fetch_one(&mut conn)
         .await
         .unwrap();
-    assert_eq!(migrations, 3);
+    assert_eq!(migrations, 4);
     conn.close().await.unwrap();
     store.close().await;
 }

@@ -1,0 +1,689 @@
+// Shared by `store-sqlite` and `store-postgres`: each adapter's `src/tickets.rs` names its
+// database (`Db`, `DbRow`) and its hooks (`AdapterStore` with `begin_ticket_tx`, `read_pool`,
+// `write_pool`, and `EVENT_COLUMNS`), then includes this file. Every statement is built with
+// `QueryBuilder`, so the same text serves both databases.
+use async_trait::async_trait;
+use sqlx::{QueryBuilder, Row, Transaction};
+use store::{
+    ContactFields, ContactLookup, ContactRow, EntryFields, EntryId, EntryRow, Event, EventId,
+    EventOutcome, Page, StoreError, StoreResult, TicketFields, TicketFilter, TicketRow,
+    TicketStore, TicketTx,
+};
+use ticketing_core::{AccountId, AgentId, ContactId, NumberId, TicketId};
+use time::OffsetDateTime;
+
+use crate::convert::{db_err, instant, millis};
+
+const CONTACT_COLUMNS: &str = "id, account_id, name, email, phone, mobile, phone_e164, mobile_e164, wa_id, bsuid, \
+     created_at, updated_at";
+const TICKET_COLUMNS: &str = "id, account_id, number_id, requester_id, subject, subject_edited, status, priority, \
+     source, responder_id, group_id, tags, created_at, updated_at, last_message_at, deleted";
+const ENTRY_COLUMNS: &str = "id, account_id, ticket_id, number_id, wamid, incoming, private, body, body_text, \
+     attachments, wa_status, wa_error, reply_to, data, created_at, updated_at";
+
+fn col<'r, T>(row: &'r DbRow, name: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, Db> + sqlx::Type<Db>,
+{
+    row.try_get(name)
+        .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+fn json_col(row: &DbRow, name: &str) -> StoreResult<serde_json::Value> {
+    let raw: String = col(row, name)?;
+    serde_json::from_str(&raw).map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+fn to_json(v: &serde_json::Value) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("serialising JSON: {e}")))
+}
+
+fn tags_json(tags: &[String]) -> StoreResult<String> {
+    serde_json::to_string(tags).map_err(|e| StoreError::Backend(format!("serialising tags: {e}")))
+}
+
+fn contact(row: &DbRow) -> StoreResult<ContactRow> {
+    Ok(ContactRow {
+        id: ContactId(col(row, "id")?),
+        account_id: AccountId(col(row, "account_id")?),
+        fields: ContactFields {
+            name: col(row, "name")?,
+            email: col(row, "email")?,
+            phone: col(row, "phone")?,
+            mobile: col(row, "mobile")?,
+            phone_e164: col(row, "phone_e164")?,
+            mobile_e164: col(row, "mobile_e164")?,
+            wa_id: col(row, "wa_id")?,
+            bsuid: col(row, "bsuid")?,
+        },
+        created_at: instant(col(row, "created_at")?)?,
+        updated_at: instant(col(row, "updated_at")?)?,
+    })
+}
+
+fn ticket(row: &DbRow) -> StoreResult<TicketRow> {
+    let tags: Vec<String> = serde_json::from_value(json_col(row, "tags")?)
+        .map_err(|e| StoreError::Corrupt(format!("column tags: {e}")))?;
+    Ok(TicketRow {
+        id: TicketId(col(row, "id")?),
+        account_id: AccountId(col(row, "account_id")?),
+        fields: TicketFields {
+            number_id: col::<Option<i64>>(row, "number_id")?.map(NumberId),
+            requester_id: ContactId(col(row, "requester_id")?),
+            subject: col(row, "subject")?,
+            subject_edited: col(row, "subject_edited")?,
+            status: col(row, "status")?,
+            priority: col(row, "priority")?,
+            source: col(row, "source")?,
+            responder_id: col::<Option<i64>>(row, "responder_id")?.map(AgentId),
+            group_id: col(row, "group_id")?,
+            tags,
+            created_at: instant(col(row, "created_at")?)?,
+            updated_at: instant(col(row, "updated_at")?)?,
+            last_message_at: col::<Option<i64>>(row, "last_message_at")?
+                .map(instant)
+                .transpose()?,
+            deleted: col(row, "deleted")?,
+        },
+    })
+}
+
+fn entry(row: &DbRow) -> StoreResult<EntryRow> {
+    let wa_error: Option<String> = col(row, "wa_error")?;
+    Ok(EntryRow {
+        id: EntryId(col(row, "id")?),
+        account_id: AccountId(col(row, "account_id")?),
+        ticket_id: TicketId(col(row, "ticket_id")?),
+        number_id: col::<Option<i64>>(row, "number_id")?.map(NumberId),
+        fields: EntryFields {
+            wamid: col(row, "wamid")?,
+            incoming: col(row, "incoming")?,
+            private: col(row, "private")?,
+            body: col(row, "body")?,
+            body_text: col(row, "body_text")?,
+            attachments: json_col(row, "attachments")?,
+            wa_status: col(row, "wa_status")?,
+            wa_error: wa_error
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("column wa_error: {e}")))?,
+            reply_to: col(row, "reply_to")?,
+            data: json_col(row, "data")?,
+            created_at: instant(col(row, "created_at")?)?,
+            updated_at: instant(col(row, "updated_at")?)?,
+        },
+    })
+}
+
+fn collect<T>(rows: Vec<DbRow>, f: fn(&DbRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+/// `(a = ? OR a = ? …)` for a non-empty list.
+fn push_in(qb: &mut QueryBuilder<Db>, column: &str, values: &[String]) {
+    qb.push(column).push(" IN (");
+    let mut sep = qb.separated(", ");
+    for v in values {
+        sep.push_bind(v.clone());
+    }
+    qb.push(")");
+}
+
+/// One transaction over one account's tickets.
+#[derive(Debug)]
+pub(crate) struct Tx {
+    pub(crate) tx: Transaction<'static, Db>,
+    pub(crate) account: AccountId,
+}
+
+#[async_trait]
+impl TicketTx for Tx {
+    async fn mark_event(
+        &mut self,
+        event: EventId,
+        outcome: EventOutcome,
+        error: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        mark(&mut *self.tx, event, outcome, error, now).await
+    }
+
+    async fn find_contacts(&mut self, lookup: &ContactLookup) -> StoreResult<Vec<ContactRow>> {
+        if lookup.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = "
+        ));
+        qb.push_bind(self.account.0).push(" AND (1 = 0");
+        if !lookup.wa_ids.is_empty() {
+            qb.push(" OR ");
+            push_in(&mut qb, "wa_id", &lookup.wa_ids);
+        }
+        if let Some(b) = &lookup.bsuid {
+            qb.push(" OR bsuid = ").push_bind(b.clone());
+        }
+        if !lookup.phones.is_empty() {
+            qb.push(" OR ");
+            push_in(&mut qb, "phone_e164", &lookup.phones);
+            qb.push(" OR ");
+            push_in(&mut qb, "mobile_e164", &lookup.phones);
+        }
+        if let Some(e) = &lookup.email {
+            qb.push(" OR lower(email) = lower(")
+                .push_bind(e.clone())
+                .push(")");
+        }
+        qb.push(") ORDER BY id");
+        let rows = qb.build().fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        collect(rows, contact)
+    }
+
+    async fn get_contact(&mut self, id: ContactId) -> StoreResult<ContactRow> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = "
+        ));
+        qb.push_bind(id.0)
+            .push(" AND account_id = ")
+            .push_bind(self.account.0);
+        let row = qb
+            .build()
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        contact(&row)
+    }
+
+    async fn insert_contact(
+        &mut self,
+        f: &ContactFields,
+        now: OffsetDateTime,
+    ) -> StoreResult<ContactRow> {
+        let now = millis(now);
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO contacts (account_id, name, email, phone, mobile, phone_e164, mobile_e164, \
+             wa_id, bsuid, created_at, updated_at) VALUES (",
+        );
+        let mut s = qb.separated(", ");
+        s.push_bind(self.account.0)
+            .push_bind(f.name.clone())
+            .push_bind(f.email.clone())
+            .push_bind(f.phone.clone())
+            .push_bind(f.mobile.clone())
+            .push_bind(f.phone_e164.clone())
+            .push_bind(f.mobile_e164.clone())
+            .push_bind(f.wa_id.clone())
+            .push_bind(f.bsuid.clone())
+            .push_bind(now)
+            .push_bind(now);
+        qb.push(format!(") RETURNING {CONTACT_COLUMNS}"));
+        let row = qb.build().fetch_one(&mut *self.tx).await.map_err(db_err)?;
+        contact(&row)
+    }
+
+    async fn update_contact(
+        &mut self,
+        id: ContactId,
+        f: &ContactFields,
+        now: OffsetDateTime,
+    ) -> StoreResult<ContactRow> {
+        let mut qb = QueryBuilder::<Db>::new("UPDATE contacts SET name = ");
+        qb.push_bind(f.name.clone())
+            .push(", email = ")
+            .push_bind(f.email.clone())
+            .push(", phone = ")
+            .push_bind(f.phone.clone())
+            .push(", mobile = ")
+            .push_bind(f.mobile.clone())
+            .push(", phone_e164 = ")
+            .push_bind(f.phone_e164.clone())
+            .push(", mobile_e164 = ")
+            .push_bind(f.mobile_e164.clone())
+            .push(", wa_id = ")
+            .push_bind(f.wa_id.clone())
+            .push(", bsuid = ")
+            .push_bind(f.bsuid.clone())
+            .push(", updated_at = ")
+            .push_bind(millis(now))
+            .push(" WHERE id = ")
+            .push_bind(id.0)
+            .push(" AND account_id = ")
+            .push_bind(self.account.0)
+            .push(format!(" RETURNING {CONTACT_COLUMNS}"));
+        let row = qb
+            .build()
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        contact(&row)
+    }
+
+    async fn latest_ticket(
+        &mut self,
+        requester: ContactId,
+        number: NumberId,
+    ) -> StoreResult<Option<TicketRow>> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE account_id = "
+        ));
+        qb.push_bind(self.account.0)
+            .push(" AND requester_id = ")
+            .push_bind(requester.0)
+            .push(" AND number_id = ")
+            .push_bind(number.0)
+            .push(" AND deleted = ")
+            .push_bind(false)
+            .push(" ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT 1");
+        let row = qb
+            .build()
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(ticket).transpose()
+    }
+
+    async fn get_ticket(&mut self, id: TicketId) -> StoreResult<TicketRow> {
+        let mut qb =
+            QueryBuilder::<Db>::new(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = "));
+        qb.push_bind(id.0)
+            .push(" AND account_id = ")
+            .push_bind(self.account.0);
+        let row = qb
+            .build()
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        ticket(&row)
+    }
+
+    async fn insert_ticket(&mut self, f: &TicketFields) -> StoreResult<TicketRow> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO tickets (account_id, number_id, requester_id, subject, subject_edited, status, \
+             priority, source, responder_id, group_id, tags, created_at, updated_at, last_message_at, \
+             deleted) VALUES (",
+        );
+        let tags = tags_json(&f.tags)?;
+        let mut s = qb.separated(", ");
+        s.push_bind(self.account.0)
+            .push_bind(f.number_id.map(|n| n.0))
+            .push_bind(f.requester_id.0)
+            .push_bind(f.subject.clone())
+            .push_bind(f.subject_edited)
+            .push_bind(f.status)
+            .push_bind(f.priority)
+            .push_bind(f.source)
+            .push_bind(f.responder_id.map(|a| a.0))
+            .push_bind(f.group_id)
+            .push_bind(tags)
+            .push_bind(millis(f.created_at))
+            .push_bind(millis(f.updated_at))
+            .push_bind(f.last_message_at.map(millis))
+            .push_bind(f.deleted);
+        qb.push(format!(") RETURNING {TICKET_COLUMNS}"));
+        let row = qb.build().fetch_one(&mut *self.tx).await.map_err(db_err)?;
+        ticket(&row)
+    }
+
+    async fn update_ticket(&mut self, id: TicketId, f: &TicketFields) -> StoreResult<()> {
+        let mut qb = QueryBuilder::<Db>::new("UPDATE tickets SET number_id = ");
+        qb.push_bind(f.number_id.map(|n| n.0))
+            .push(", requester_id = ")
+            .push_bind(f.requester_id.0)
+            .push(", subject = ")
+            .push_bind(f.subject.clone())
+            .push(", subject_edited = ")
+            .push_bind(f.subject_edited)
+            .push(", status = ")
+            .push_bind(f.status)
+            .push(", priority = ")
+            .push_bind(f.priority)
+            .push(", source = ")
+            .push_bind(f.source)
+            .push(", responder_id = ")
+            .push_bind(f.responder_id.map(|a| a.0))
+            .push(", group_id = ")
+            .push_bind(f.group_id)
+            .push(", tags = ")
+            .push_bind(tags_json(&f.tags)?)
+            .push(", created_at = ")
+            .push_bind(millis(f.created_at))
+            .push(", updated_at = ")
+            .push_bind(millis(f.updated_at))
+            .push(", last_message_at = ")
+            .push_bind(f.last_message_at.map(millis))
+            .push(", deleted = ")
+            .push_bind(f.deleted)
+            .push(" WHERE id = ")
+            .push_bind(id.0)
+            .push(" AND account_id = ")
+            .push_bind(self.account.0);
+        let done = qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn ticket_entries(&mut self, ticket: TicketId) -> StoreResult<Vec<EntryRow>> {
+        let mut qb = entries_query(self.account, ticket);
+        let rows = qb.build().fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        collect(rows, entry)
+    }
+
+    async fn find_entry(&mut self, number: NumberId, wamid: &str) -> StoreResult<Option<EntryRow>> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {ENTRY_COLUMNS} FROM ticket_entries WHERE account_id = "
+        ));
+        qb.push_bind(self.account.0)
+            .push(" AND number_id = ")
+            .push_bind(number.0)
+            .push(" AND wamid = ")
+            .push_bind(wamid.to_owned());
+        let row = qb
+            .build()
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(entry).transpose()
+    }
+
+    async fn insert_entry(
+        &mut self,
+        ticket: TicketId,
+        number: Option<NumberId>,
+        f: &EntryFields,
+    ) -> StoreResult<EntryRow> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO ticket_entries (account_id, ticket_id, number_id, wamid, incoming, private, body, \
+             body_text, attachments, wa_status, wa_error, reply_to, data, created_at, updated_at) VALUES (",
+        );
+        let attachments = to_json(&f.attachments)?;
+        let wa_error = f.wa_error.as_ref().map(to_json).transpose()?;
+        let data = to_json(&f.data)?;
+        let mut s = qb.separated(", ");
+        s.push_bind(self.account.0)
+            .push_bind(ticket.0)
+            .push_bind(number.map(|n| n.0))
+            .push_bind(f.wamid.clone())
+            .push_bind(f.incoming)
+            .push_bind(f.private)
+            .push_bind(f.body.clone())
+            .push_bind(f.body_text.clone())
+            .push_bind(attachments)
+            .push_bind(f.wa_status.clone())
+            .push_bind(wa_error)
+            .push_bind(f.reply_to.clone())
+            .push_bind(data)
+            .push_bind(millis(f.created_at))
+            .push_bind(millis(f.updated_at));
+        qb.push(format!(") RETURNING {ENTRY_COLUMNS}"));
+        let row = qb.build().fetch_one(&mut *self.tx).await.map_err(db_err)?;
+        entry(&row)
+    }
+
+    async fn update_entry(&mut self, id: EntryId, f: &EntryFields) -> StoreResult<()> {
+        let mut qb = QueryBuilder::<Db>::new("UPDATE ticket_entries SET wamid = ");
+        qb.push_bind(f.wamid.clone())
+            .push(", incoming = ")
+            .push_bind(f.incoming)
+            .push(", private = ")
+            .push_bind(f.private)
+            .push(", body = ")
+            .push_bind(f.body.clone())
+            .push(", body_text = ")
+            .push_bind(f.body_text.clone())
+            .push(", attachments = ")
+            .push_bind(to_json(&f.attachments)?)
+            .push(", wa_status = ")
+            .push_bind(f.wa_status.clone())
+            .push(", wa_error = ")
+            .push_bind(f.wa_error.as_ref().map(to_json).transpose()?)
+            .push(", reply_to = ")
+            .push_bind(f.reply_to.clone())
+            .push(", data = ")
+            .push_bind(to_json(&f.data)?)
+            .push(", created_at = ")
+            .push_bind(millis(f.created_at))
+            .push(", updated_at = ")
+            .push_bind(millis(f.updated_at))
+            .push(" WHERE id = ")
+            .push_bind(id.0)
+            .push(" AND account_id = ")
+            .push_bind(self.account.0);
+        let done = qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await.map_err(db_err)
+    }
+}
+
+fn entries_query(account: AccountId, ticket: TicketId) -> QueryBuilder<Db> {
+    let mut qb = QueryBuilder::<Db>::new(format!(
+        "SELECT {ENTRY_COLUMNS} FROM ticket_entries WHERE account_id = "
+    ));
+    qb.push_bind(account.0)
+        .push(" AND ticket_id = ")
+        .push_bind(ticket.0)
+        .push(" ORDER BY created_at, id");
+    qb
+}
+
+async fn mark<'c, E>(
+    executor: E,
+    event: EventId,
+    outcome: EventOutcome,
+    error: Option<&str>,
+    now: OffsetDateTime,
+) -> StoreResult<bool>
+where
+    E: sqlx::Executor<'c, Database = Db>,
+{
+    let mut qb = QueryBuilder::<Db>::new(
+        "INSERT INTO event_outcomes (event_id, state, error, processed_at) VALUES (",
+    );
+    let mut s = qb.separated(", ");
+    s.push_bind(event.0)
+        .push_bind(outcome.as_str())
+        .push_bind(error.map(str::to_owned))
+        .push_bind(millis(now));
+    qb.push(") ON CONFLICT (event_id) DO NOTHING RETURNING event_id");
+    let row = qb.build().fetch_optional(executor).await.map_err(db_err)?;
+    Ok(row.is_some())
+}
+
+#[async_trait]
+impl TicketStore for AdapterStore {
+    async fn begin_tickets(&self, account: AccountId) -> StoreResult<Box<dyn TicketTx>> {
+        let tx = self.begin_ticket_tx(account).await?;
+        Ok(Box::new(Tx { tx, account }))
+    }
+
+    async fn pending_ticket_events(&self, limit: u32) -> StoreResult<Vec<Event>> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {EVENT_COLUMNS} FROM ticket_queue q JOIN events ON events.id = q.event_id \
+             ORDER BY q.sort_at, q.event_id LIMIT "
+        ));
+        qb.push_bind(i64::from(limit));
+        let rows = qb
+            .build()
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(db_err)?;
+        collect(rows, crate::convert::event)
+    }
+
+    async fn record_event_outcome(
+        &self,
+        event: EventId,
+        outcome: EventOutcome,
+        error: Option<&str>,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        mark(self.write_pool(), event, outcome, error, now).await?;
+        Ok(())
+    }
+
+    async fn event_outcome(
+        &self,
+        event: EventId,
+    ) -> StoreResult<Option<(EventOutcome, Option<String>)>> {
+        let mut qb =
+            QueryBuilder::<Db>::new("SELECT state, error FROM event_outcomes WHERE event_id = ");
+        qb.push_bind(event.0);
+        let row = qb
+            .build()
+            .fetch_optional(self.read_pool())
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let state: String = col(&row, "state")?;
+        let outcome = EventOutcome::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("column state: {state:?}")))?;
+        Ok(Some((outcome, col(&row, "error")?)))
+    }
+
+    async fn list_tickets(
+        &self,
+        account: AccountId,
+        filter: &TicketFilter,
+        page: Page,
+    ) -> StoreResult<Vec<TicketRow>> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets WHERE account_id = "
+        ));
+        qb.push_bind(account.0)
+            .push(" AND deleted = ")
+            .push_bind(filter.deleted);
+        if let Some(t) = filter.updated_since {
+            qb.push(" AND updated_at >= ").push_bind(millis(t));
+        }
+        if let Some(r) = filter.requester_id {
+            qb.push(" AND requester_id = ").push_bind(r.0);
+        }
+        qb.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(page.limit())
+            .push(" OFFSET ")
+            .push_bind(page.offset());
+        let rows = qb
+            .build()
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(db_err)?;
+        collect(rows, ticket)
+    }
+
+    async fn ticket(&self, account: AccountId, id: TicketId) -> StoreResult<TicketRow> {
+        let mut qb =
+            QueryBuilder::<Db>::new(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE id = "));
+        qb.push_bind(id.0)
+            .push(" AND account_id = ")
+            .push_bind(account.0);
+        let row = qb
+            .build()
+            .fetch_optional(self.read_pool())
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        ticket(&row)
+    }
+
+    async fn entries(&self, account: AccountId, ticket: TicketId) -> StoreResult<Vec<EntryRow>> {
+        let rows = entries_query(account, ticket)
+            .build()
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(db_err)?;
+        collect(rows, entry)
+    }
+
+    async fn set_threading_interval(
+        &self,
+        account: AccountId,
+        number: NumberId,
+        interval: ticketing_core::ThreadingInterval,
+        now: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let mut qb = QueryBuilder::<Db>::new("UPDATE wa_numbers SET threading_interval_hours = ");
+        qb.push_bind(interval.hours() as i32)
+            .push(", updated_at = ")
+            .push_bind(millis(now))
+            .push(" WHERE id = ")
+            .push_bind(number.0)
+            .push(" AND account_id = ")
+            .push_bind(account.0);
+        let done = qb
+            .build()
+            .execute(self.write_pool())
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn contact(&self, account: AccountId, id: ContactId) -> StoreResult<ContactRow> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE id = "
+        ));
+        qb.push_bind(id.0)
+            .push(" AND account_id = ")
+            .push_bind(account.0);
+        let row = qb
+            .build()
+            .fetch_optional(self.read_pool())
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        contact(&row)
+    }
+
+    async fn list_contacts(
+        &self,
+        account: AccountId,
+        lookup: &ContactLookup,
+        page: Page,
+    ) -> StoreResult<Vec<ContactRow>> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = "
+        ));
+        qb.push_bind(account.0);
+        if !lookup.wa_ids.is_empty() {
+            qb.push(" AND ");
+            push_in(&mut qb, "wa_id", &lookup.wa_ids);
+        }
+        if let Some(b) = &lookup.bsuid {
+            qb.push(" AND bsuid = ").push_bind(b.clone());
+        }
+        if !lookup.phones.is_empty() {
+            qb.push(" AND (");
+            push_in(&mut qb, "phone_e164", &lookup.phones);
+            qb.push(" OR ");
+            push_in(&mut qb, "mobile_e164", &lookup.phones);
+            qb.push(")");
+        }
+        if let Some(e) = &lookup.email {
+            qb.push(" AND lower(email) = lower(")
+                .push_bind(e.clone())
+                .push(")");
+        }
+        qb.push(" ORDER BY id LIMIT ")
+            .push_bind(page.limit())
+            .push(" OFFSET ")
+            .push_bind(page.offset());
+        let rows = qb
+            .build()
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(db_err)?;
+        collect(rows, contact)
+    }
+}

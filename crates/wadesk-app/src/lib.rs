@@ -247,7 +247,11 @@ pub fn init_tracing() {
     let json = std::env::var("WADESK_LOG_FORMAT")
         .map(|v| v == "json")
         .unwrap_or(false);
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal;
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = if json {
         builder.json().try_init()
     } else {

@@ -158,6 +158,11 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// The schema this store is confined to, if any.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -220,6 +220,30 @@ impl TestApp {
     }
 
     /// Stops the server and hands back the PostgreSQL store (if any) for the caller to drop.
+    /// Another connection to the same database, as a separate process would open it.
+    pub(crate) async fn second_store(&self) -> Arc<dyn Store> {
+        match &self.pg {
+            None => {
+                let url = format!("sqlite://{}", self._dir.path().join("wadesk.db").display());
+                wadesk_app::open_store(&url)
+                    .await
+                    .expect("open sqlite again")
+            }
+            Some(pg) => {
+                let url = std::env::var("WADESK_TEST_DATABASE_URL").expect("url");
+                let schema = pg
+                    .schema()
+                    .expect("test stores live in a schema")
+                    .to_owned();
+                Arc::new(
+                    store_postgres::PostgresStore::connect_in_schema(&url, &schema)
+                        .await
+                        .expect("open postgres again"),
+                )
+            }
+        }
+    }
+
     pub(crate) async fn stop_keeping_database(self) -> KeptDatabase {
         self.shutdown.cancel();
         let res = tokio::time::timeout(Duration::from_secs(10), self.server).await;

@@ -502,3 +502,74 @@ async fn shutdown_lets_in_flight_deliveries_finish(backend: Backend) {
     kept.drop_now().await;
 }
 on_both!(shutdown_lets_in_flight_deliveries_finish);
+
+/// A server that only serves (`WADESK_RUN_JOBS=false`) and a worker on its own connections to
+/// the same database, as `wadesk-server` and `wadesk-worker` processes would run.
+async fn a_separate_worker_processes_what_the_server_stores(backend: Backend) {
+    let app = TestApp::start_with(backend, false).await;
+    app.connect_number(PNID).await;
+    let worker_store = app.second_store().await;
+    let worker = wadesk_app::Wadesk::with_store(
+        harness::config(true),
+        worker_store,
+        std::sync::Arc::new(wadesk_app::SystemClock),
+    )
+    .await
+    .unwrap();
+    let stop_worker = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(worker.run_jobs(stop_worker.clone()));
+    for i in 0..20 {
+        let body = serde_json::to_vec(&notification(
+            PNID,
+            vec![text(
+                &format!("wamid.W{i}"),
+                1_749_416_383 + i,
+                "from a customer",
+            )],
+            vec![],
+        ))
+        .unwrap();
+        assert_eq!(app.post_signed(&body).await.status(), 200);
+    }
+    let stats = app.drained().await;
+    assert_eq!(stats.quarantined, 0);
+    assert_eq!(app.event_keys(EventKind::Message).await.len(), 20);
+    // The worker also runs the tickets job: one customer, one thread, one ticket.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let tickets: Vec<serde_json::Value> = app
+            .api(reqwest::Method::GET, "/tickets")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if tickets.len() == 1 {
+            let id = tickets[0]["id"].as_i64().unwrap();
+            let conv: Vec<serde_json::Value> = app
+                .api(
+                    reqwest::Method::GET,
+                    &format!("/tickets/{id}/conversations"),
+                )
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if conv.len() == 19 {
+                break;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker did not make the ticket"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    stop_worker.cancel();
+    worker.await.unwrap().unwrap();
+    app.stop().await;
+}
+on_both!(a_separate_worker_processes_what_the_server_stores);

@@ -106,7 +106,11 @@ async fn sigkill_mid_burst_loses_no_acknowledged_delivery_and_doubles_nothing_po
         .ok()
         .filter(|v| !v.is_empty())
     else {
-        eprintln!("skipped: WADESK_TEST_DATABASE_URL is not set");
+        // Straight to stderr, past the test harness's capture, so the skip is seen.
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipped (crash test on PostgreSQL): WADESK_TEST_DATABASE_URL is not set\n",
+        );
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -30,7 +30,16 @@ macro_rules! on_both {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if std::env::var("WADESK_TEST_DATABASE_URL").map_or(true, |v| v.is_empty()) {
-                    eprintln!("skipped: WADESK_TEST_DATABASE_URL is not set");
+                    // Straight to stderr, past the test harness's capture, so the skip is seen.
+                    let _ = std::io::Write::write_all(
+                        &mut std::io::stderr(),
+                        concat!(
+                            "skipped (PostgreSQL half of ",
+                            module_path!(),
+                            "): WADESK_TEST_DATABASE_URL is not set\n"
+                        )
+                        .as_bytes(),
+                    );
                     return;
                 }
                 super::$name($crate::harness::Backend::Postgres).await;

@@ -125,24 +125,11 @@ impl Wadesk {
     ) -> Result<(), AppError> {
         let stored = Arc::new(Notify::new());
         let (ingestor, writer) = ingest::Ingestor::spawn(self.store.clone(), stored.clone());
-        let jobs = self.config.run_jobs.then(|| {
-            tokio::spawn(jobs::run_inbox(
-                self.store.clone(),
-                self.clock.clone(),
-                jobs::InboxSettings::new("server"),
-                stored.clone(),
-                shutdown.clone(),
-            ))
-        });
-        let tickets = self.config.run_jobs.then(|| {
-            tokio::spawn(tickets::run_tickets(
-                self.store.clone(),
-                self.clock.clone(),
-                TICKETS_POLL,
-                Arc::new(Notify::new()),
-                shutdown.clone(),
-            ))
-        });
+        let jobs = if self.config.run_jobs {
+            self.spawn_background_jobs("server", stored.clone(), &shutdown)
+        } else {
+            Vec::new()
+        };
         let state = http::AppState {
             store: self.store.clone(),
             clock: self.clock.clone(),
@@ -163,11 +150,8 @@ impl Wadesk {
         // Every request handler is done, so every ingest handle is gone: the writer drains and ends.
         let _ = writer.await;
         shutdown.cancel();
-        if let Some(jobs) = jobs {
-            let _ = jobs.await;
-        }
-        if let Some(tickets) = tickets {
-            let _ = tickets.await;
+        for job in jobs {
+            let _ = job.await;
         }
         tracing::info!("wadesk-server stopped");
         served.map_err(|source| AppError::Io {
@@ -178,23 +162,39 @@ impl Wadesk {
 
     /// Runs the background jobs only (what `wadesk-worker` does) until `shutdown` is cancelled.
     pub async fn run_jobs(self, shutdown: CancellationToken) -> Result<(), AppError> {
-        let tickets = tokio::spawn(tickets::run_tickets(
-            self.store.clone(),
-            self.clock.clone(),
-            TICKETS_POLL,
-            Arc::new(Notify::new()),
-            shutdown.clone(),
-        ));
-        jobs::run_inbox(
-            self.store,
-            self.clock,
-            jobs::InboxSettings::new("worker"),
-            Arc::new(Notify::new()),
-            shutdown,
-        )
-        .await;
-        let _ = tickets.await;
+        let jobs = self.spawn_background_jobs("worker", Arc::new(Notify::new()), &shutdown);
+        for job in jobs {
+            let _ = job.await;
+        }
         Ok(())
+    }
+
+    /// Starts every background job (CONTRACT section 1: what `wadesk-worker` runs, and what the
+    /// server runs in-process unless `WADESK_RUN_JOBS=false`). Each job loops until `shutdown`
+    /// is cancelled; await the handles to know they stopped. `stored` is notified by the
+    /// ingest writer after each commit, so the inbox job wakes without polling.
+    pub fn spawn_background_jobs(
+        &self,
+        role: &str,
+        stored: Arc<Notify>,
+        shutdown: &CancellationToken,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![
+            tokio::spawn(jobs::run_inbox(
+                self.store.clone(),
+                self.clock.clone(),
+                jobs::InboxSettings::new(role),
+                stored,
+                shutdown.clone(),
+            )),
+            tokio::spawn(tickets::run_tickets(
+                self.store.clone(),
+                self.clock.clone(),
+                TICKETS_POLL,
+                Arc::new(Notify::new()),
+                shutdown.clone(),
+            )),
+        ]
     }
 }
 

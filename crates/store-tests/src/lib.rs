@@ -23,6 +23,7 @@
 //! This crate is test support only: it is not a benchmark and does not know any SQL.
 
 pub mod checks;
+pub mod settings;
 pub mod tickets;
 
 use std::future::Future;
@@ -97,6 +98,18 @@ macro_rules! conformance_tests {
             tickets_round_trip_and_are_scoped_by_account,
             event_outcomes_are_atomic_and_once,
         );
+        $crate::conformance_tests!(@settings $harness;
+            settings_documents_round_trip_order_and_scope,
+            settings_unique_key_admits_one_under_race,
+        );
+    };
+    (@settings $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::settings::$check).await;
+            }
+        )*
     };
     (@tickets $harness:ty; $($check:ident),* $(,)?) => {
         $(

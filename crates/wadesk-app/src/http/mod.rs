@@ -1,10 +1,12 @@
 //! The HTTP surface: the webhook receiver, the REST API, health and metrics.
 
 mod api;
+pub mod automations;
 mod contacts;
 mod deliveries;
 mod numbers;
 mod ops;
+pub mod sla;
 mod tickets;
 mod webhook;
 
@@ -80,6 +82,36 @@ pub fn router(state: AppState) -> Router {
         .route("/ticket_fields", get(tickets::fields))
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route("/contacts/{id}", get(contacts::show).put(contacts::update))
+        .route(
+            "/sla_policies",
+            get(sla::list_policies).post(sla::create_policy),
+        )
+        .route(
+            "/sla_policies/{id}",
+            get(sla::show_policy).put(sla::update_policy),
+        )
+        .route(
+            "/business_hours",
+            get(sla::list_hours).post(sla::create_hours),
+        )
+        .route(
+            "/business_hours/{id}",
+            get(sla::show_hours).put(sla::update_hours),
+        )
+        .route(
+            "/automations/{type}/rules",
+            get(automations::list).post(automations::create),
+        )
+        .route(
+            "/automations/{type}/rules/{id}",
+            get(automations::show)
+                .put(automations::update)
+                .delete(automations::delete),
+        )
+        .route(
+            "/automations/{type}/settings",
+            get(automations::show_settings).put(automations::update_settings),
+        )
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_API_BODY));
     Router::new()

@@ -12,22 +12,19 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use rules_engine::{ExecutionMode, Rule, RuleId, RuleType, ValidationErrors};
+use rules_engine::{
+    Env, ExecutionMode, Rule, RuleId, RuleType, Trigger, ValidationErrors, evaluate,
+};
 use serde_json::{Map, Value, json};
 use store::{NewSettingsDoc, SettingsDoc, StoreError};
-use ticketing_core::AccountId;
+use ticketing_core::TicketId;
+
+use crate::automation::{Calendars, SETTINGS_KIND, execution_mode, load_rules, rule_kind};
 
 use super::{
     AppState,
     api::{ApiError, ApiJson, Caller, FieldError, path_id, rfc3339},
 };
-
-/// The settings kind of rules of one automation type.
-pub fn rule_kind(rule_type: RuleType) -> String {
-    format!("automation_rule:{}", rule_type.code())
-}
-
-const SETTINGS_KIND: &str = "automation_settings";
 
 fn rule_type(raw: &str) -> Result<RuleType, ApiError> {
     raw.parse::<i64>()
@@ -103,48 +100,6 @@ fn view(rule_type: RuleType, doc: &SettingsDoc) -> Value {
         o.insert("updated_at".into(), json!(rfc3339(doc.updated_at)));
     }
     v
-}
-
-/// The rules of one type, typed, in `position` order, for the job that runs them.
-pub async fn account_rules(
-    app: &AppState,
-    account: AccountId,
-    rule_type: RuleType,
-) -> Result<Vec<Rule>, ApiError> {
-    let docs = app
-        .store
-        .list_settings(account, &rule_kind(rule_type))
-        .await?;
-    let mut rules = Vec::with_capacity(docs.len());
-    for doc in docs {
-        let mut body = doc.body.clone();
-        if let Some(o) = body.as_object_mut() {
-            o.insert("position".into(), json!(doc.position));
-        }
-        match Rule::from_json_value(RuleId(doc.id), rule_type, &body) {
-            Ok(rule) => rules.push(rule),
-            // Stored rules were valid when written; one that no longer parses is skipped, loudly.
-            Err(e) => {
-                tracing::error!(rule = doc.id, error.message = %e, "stored rule is invalid; skipped")
-            }
-        }
-    }
-    Ok(rules)
-}
-
-/// The execution mode of one type: the account's setting, else Freshdesk's default.
-pub async fn execution_mode(
-    app: &AppState,
-    account: AccountId,
-    rule_type: RuleType,
-) -> Result<ExecutionMode, ApiError> {
-    let key = rule_type.code().to_string();
-    Ok(app
-        .store
-        .find_settings_by_key(account, SETTINGS_KIND, &key)
-        .await?
-        .and_then(|d| serde_json::from_value(d.body["execution_mode"].clone()).ok())
-        .unwrap_or_else(|| rule_type.default_execution_mode()))
 }
 
 /// `GET /api/v2/automations/{type}/rules`.
@@ -255,7 +210,7 @@ pub(super) async fn show_settings(
     Path(kind): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let t = rule_type(&kind)?;
-    let mode = execution_mode(&app, caller.account.id, t).await?;
+    let mode = execution_mode(app.store.as_ref(), caller.account.id, t).await?;
     Ok(Json(
         json!({"automation_type_id": t.code(), "execution_mode": mode}),
     ))
@@ -328,5 +283,103 @@ pub(super) async fn update_settings(
     }
     Ok(Json(
         json!({"automation_type_id": t.code(), "execution_mode": mode}),
+    ))
+}
+
+/// `POST /api/v2/automations/{type}/rules/dry_run` `{"ticket_id": N}`: which rules of a type would
+/// match the ticket now and why (every condition with its result), and what they would do.
+/// Nothing is changed. Ticket-creation rules see the ticket's first message; time triggers see the
+/// ticket as the hourly sweep would. Ticket-update rules need an update to react to, so they are
+/// explained against none (their events do not match).
+pub(super) async fn dry_run(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(kind): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let t = rule_type(&kind)?;
+    let Some(ticket_id) = body.get("ticket_id").and_then(Value::as_i64) else {
+        return Err(invalid(
+            "ticket_id",
+            "missing_field",
+            "It should be the id of a ticket",
+        ));
+    };
+    let account = caller.account.id;
+    let store = app.store.as_ref();
+    let ticket = store.ticket(account, TicketId(ticket_id)).await?;
+    let entries = store.entries(account, ticket.id).await?;
+    let first = entries
+        .iter()
+        .find(|e| e.fields.incoming)
+        .and_then(|row| crate::tickets::domain_entry(row).ok());
+    let contact = store.contact(account, ticket.fields.requester_id).await?;
+    let rules = load_rules(store, account, t).await?;
+    let mode = execution_mode(store, account, t).await?;
+    let calendars = Calendars::load(store, account).await?;
+    let now = app.clock.now();
+    let view = match &first {
+        Some(entry) => crate::automation::ticket_view(&ticket, entry, &contact),
+        None => {
+            let mut v = rules_engine::TicketView::new(ticket.id, ticket.fields.created_at);
+            v.source = ticketing_core::SourceCode(ticket.fields.source);
+            v.status = ticketing_core::StatusCode(ticket.fields.status);
+            v.priority =
+                ticketing_core::Priority::from_code(ticket.fields.priority).unwrap_or_default();
+            v.subject = ticket.fields.subject.clone();
+            v
+        }
+    };
+    let trigger = match t {
+        RuleType::TicketCreation => Trigger::TicketCreated {
+            message: first.as_ref().map(crate::automation::message_view),
+        },
+        RuleType::TimeTriggers => Trigger::TimeSweep,
+        RuleType::TicketUpdates => Trigger::TicketUpdated(rules_engine::Update {
+            performer: rules_engine::Performer::Agent(caller.agent.id),
+            events: Vec::new(),
+            message: None,
+        }),
+    };
+    let run = {
+        let env = Env::new(now, &calendars);
+        evaluate(&rules, mode, &view, &trigger, &env)
+    };
+    Ok(Json(json!({
+        "ticket_id": ticket.id,
+        "automation_type_id": t.code(),
+        "execution_mode": mode,
+        "matched": run.matched(),
+        "rules": run.rules,
+        "effects": run.effects,
+    })))
+}
+
+/// `GET /api/v2/tickets/{id}/automation_log`: every automation run on the ticket, oldest first:
+/// which rules were considered, which matched and why, and what each action did.
+pub(super) async fn ticket_log(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let id = TicketId(path_id(&id)?);
+    let account = caller.account.id;
+    // 404 for another account's ticket, as everywhere.
+    app.store.ticket(account, id).await?;
+    let rows = app.store.automation_log(account, id).await?;
+    Ok(Json(
+        rows.iter()
+            .map(|r| {
+                let mut v = r.log.run.clone();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("id".into(), json!(r.id));
+                    o.insert("ticket_id".into(), json!(r.ticket_id));
+                    o.insert("automation_type_id".into(), json!(r.log.rule_type));
+                    o.insert("trigger".into(), json!(r.log.trigger));
+                    o.insert("created_at".into(), json!(rfc3339(r.log.created_at)));
+                }
+                v
+            })
+            .collect(),
     ))
 }

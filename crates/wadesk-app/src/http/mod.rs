@@ -109,6 +109,11 @@ pub fn router(state: AppState) -> Router {
                 .delete(automations::delete),
         )
         .route(
+            "/automations/{type}/rules/dry_run",
+            post(automations::dry_run),
+        )
+        .route("/tickets/{id}/automation_log", get(automations::ticket_log))
+        .route(
             "/automations/{type}/settings",
             get(automations::show_settings).put(automations::update_settings),
         )

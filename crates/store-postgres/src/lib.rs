@@ -31,6 +31,7 @@
 
 mod convert;
 mod settings;
+mod sla;
 mod tickets;
 
 use async_trait::async_trait;

@@ -305,6 +305,13 @@ pub trait TicketTx: Send + std::fmt::Debug {
         entry: &NewAutomationLog,
     ) -> StoreResult<()>;
 
+    /// A ticket's SLA state, if it has one.
+    async fn ticket_sla(&mut self, ticket: TicketId) -> StoreResult<Option<crate::TicketSla>>;
+
+    /// Writes a ticket's SLA state with the ticket's change, atomically (see
+    /// [`crate::SlaStore::put_ticket_sla`]).
+    async fn put_ticket_sla(&mut self, sla: &crate::TicketSla) -> StoreResult<()>;
+
     /// Commits.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }

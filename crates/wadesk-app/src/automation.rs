@@ -108,6 +108,13 @@ impl Calendars {
     }
 }
 
+impl Calendars {
+    /// The account's default calendar.
+    pub fn default_calendar(&self) -> Option<&BusinessCalendar> {
+        self.default.as_ref()
+    }
+}
+
 impl BusinessHours for Calendars {
     fn is_open(&self, calendar: CalendarRef, at: OffsetDateTime) -> bool {
         let cal = match calendar {

@@ -15,6 +15,7 @@ pub mod inbox;
 pub mod ingest;
 pub mod jobs;
 pub mod metrics;
+pub mod sla;
 pub mod tickets;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -51,6 +52,9 @@ pub enum AppError {
 
 /// How often the tickets job looks for recorded events when idle.
 const TICKETS_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// How often the SLA timer job looks for due reminders and escalations.
+const SLA_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Opens the database a URL names: `sqlite://PATH` (created if missing) or `postgres://…`.
 /// Migrations run before this returns.
@@ -193,6 +197,12 @@ impl Wadesk {
                 self.clock.clone(),
                 TICKETS_POLL,
                 Arc::new(Notify::new()),
+                shutdown.clone(),
+            )),
+            tokio::spawn(sla::run_sla(
+                self.store.clone(),
+                self.clock.clone(),
+                SLA_POLL,
                 shutdown.clone(),
             )),
         ]

@@ -165,11 +165,14 @@ pub async fn apply_event(
                 .find(|n| n.id == number_id)
                 .ok_or_else(|| invalid("the number is no longer connected"))?;
             // Creation rules are read before the transaction too, and only for new messages.
-            let creation = match &inbound {
+            let setup = match &inbound {
                 Some(i) if matches!(i.kind, ticketing_core::EventKind::Message(_)) => {
-                    crate::automation::CreationRules::load(store, account).await?
+                    AccountSetup {
+                        creation: crate::automation::CreationRules::load(store, account).await?,
+                        sla: Some(crate::sla::SlaContext::load(store, account).await?),
+                    }
                 }
-                _ => None,
+                _ => AccountSetup::default(),
             };
             let mut tx = store.begin_tickets(account).await?;
             if !tx
@@ -196,7 +199,7 @@ pub async fn apply_event(
                             number_id,
                             number.threading_interval,
                             entry,
-                            creation.as_ref(),
+                            &setup,
                             now,
                         )
                         .await?;
@@ -466,15 +469,25 @@ pub fn html(text: &str) -> String {
     out
 }
 
+/// What an account has configured that reacts to new messages, read before the transaction.
+#[derive(Debug, Default)]
+struct AccountSetup {
+    /// Ticket-creation rules, when the account has active ones.
+    creation: Option<crate::automation::CreationRules>,
+    /// SLA policies and calendars.
+    sla: Option<crate::sla::SlaContext>,
+}
+
 async fn add_entry(
     tx: &mut dyn TicketTx,
     contact: &ContactRow,
     number: NumberId,
     interval: ticketing_core::ThreadingInterval,
     entry: Entry,
-    creation: Option<&crate::automation::CreationRules>,
+    account: &AccountSetup,
     now: OffsetDateTime,
 ) -> Result<(), ApplyError> {
+    let (creation, sla) = (account.creation.as_ref(), account.sla.as_ref());
     if tx.find_entry(number, entry.wamid.as_str()).await?.is_some() {
         return Ok(());
     }
@@ -520,6 +533,27 @@ async fn add_entry(
             ticket.fields.last_message_at = thread.last_message_at();
             ticket.fields.updated_at = now;
             tx.update_ticket(ticket_id, &ticket.fields).await?;
+            if let Some(ctx) = sla
+                && placement != Placement::Duplicate
+            {
+                use crate::sla::SlaChange;
+                if reopen {
+                    let open = Some((
+                        entry.at,
+                        SlaChange::Status {
+                            status: Status::Open.code(),
+                        },
+                    ));
+                    crate::sla::record(tx, ctx, &ticket, open).await?;
+                }
+                crate::sla::record(
+                    tx,
+                    ctx,
+                    &ticket,
+                    Some((entry.at, SlaChange::CustomerMessage)),
+                )
+                .await?;
+            }
         }
         ThreadDecision::NewTicket => {
             let nt = new_ticket(&entry.content, &sender, entry.at);
@@ -545,6 +579,10 @@ async fn add_entry(
             if let Some(rules) = creation {
                 crate::automation::on_ticket_created(tx, rules, &mut ticket, &entry, contact, now)
                     .await?;
+            }
+            if let Some(ctx) = sla {
+                // After the creation rules: a priority they set decides the targets.
+                crate::sla::record(tx, ctx, &ticket, None).await?;
             }
         }
     }

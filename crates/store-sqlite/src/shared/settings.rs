@@ -35,7 +35,8 @@ fn doc(row: &DbRow) -> StoreResult<SettingsDoc> {
 }
 
 fn body_text(v: &serde_json::Value) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("serialising a document: {e}")))
+    serde_json::to_string(v)
+        .map_err(|e| StoreError::Backend(format!("serialising a document: {e}")))
 }
 
 fn not_found(_kind: &str, _id: i64) -> StoreError {
@@ -55,7 +56,10 @@ impl SettingsStore for AdapterStore {
             "INSERT INTO settings_documents \
              (account_id, kind, position, unique_key, body, created_at, updated_at) SELECT ",
         );
-        qb.push_bind(account.0).push(", ").push_bind(new.kind.clone()).push(", ");
+        qb.push_bind(account.0)
+            .push(", ")
+            .push_bind(new.kind.clone())
+            .push(", ");
         match new.position {
             Some(p) => {
                 qb.push_bind(p);
@@ -133,8 +137,9 @@ impl SettingsStore for AdapterStore {
         kind: &str,
         id: i64,
     ) -> StoreResult<SettingsDoc> {
-        let mut qb: QueryBuilder<Db> =
-            QueryBuilder::new(format!("SELECT {COLUMNS} FROM settings_documents WHERE id = "));
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM settings_documents WHERE id = "
+        ));
         qb.push_bind(id)
             .push(" AND account_id = ")
             .push_bind(account.0)
@@ -172,11 +177,7 @@ impl SettingsStore for AdapterStore {
             .transpose()
     }
 
-    async fn list_settings(
-        &self,
-        account: AccountId,
-        kind: &str,
-    ) -> StoreResult<Vec<SettingsDoc>> {
+    async fn list_settings(&self, account: AccountId, kind: &str) -> StoreResult<Vec<SettingsDoc>> {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
             "SELECT {COLUMNS} FROM settings_documents WHERE account_id = "
         ));

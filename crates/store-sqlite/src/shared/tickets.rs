@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Transaction};
 use store::{
-    AutomationLogRow, NewAutomationLog, ContactFields, ContactLookup, ContactRow, EntryFields, EntryId, EntryRow, Event, EventId,
-    EventOutcome, Page, StoreError, StoreResult, TicketFields, TicketFilter, TicketRow,
-    TicketStore, TicketTx,
+    AutomationLogRow, ContactFields, ContactLookup, ContactRow, EntryFields, EntryId, EntryRow,
+    Event, EventId, EventOutcome, NewAutomationLog, Page, StoreError, StoreResult, TicketFields,
+    TicketFilter, TicketRow, TicketStore, TicketTx,
 };
 use ticketing_core::{AccountId, AgentId, ContactId, NumberId, TicketId};
 use time::OffsetDateTime;
@@ -477,11 +477,18 @@ impl TicketTx for Tx {
             .push_bind(to_json(&log.run)?)
             .push_bind(millis(log.created_at));
         qb.push(")");
-        qb.build()
-            .execute(&mut *self.tx)
-            .await
-            .map_err(db_err)?;
+        qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
         Ok(())
+    }
+
+    async fn ticket_sla(&mut self, ticket: TicketId) -> StoreResult<Option<store::TicketSla>> {
+        Ok(crate::sla::get_slas(&mut *self.tx, self.account, &[ticket])
+            .await?
+            .pop())
+    }
+
+    async fn put_ticket_sla(&mut self, sla: &store::TicketSla) -> StoreResult<()> {
+        crate::sla::put_sla(&mut *self.tx, self.account, sla).await
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {

@@ -4,6 +4,7 @@ mod api;
 pub mod automations;
 mod contacts;
 mod deliveries;
+mod notifications;
 mod numbers;
 mod ops;
 pub mod sla;
@@ -113,6 +114,7 @@ pub fn router(state: AppState) -> Router {
             post(automations::dry_run),
         )
         .route("/tickets/{id}/automation_log", get(automations::ticket_log))
+        .route("/notifications", get(notifications::list))
         .route(
             "/automations/{type}/settings",
             get(automations::show_settings).put(automations::update_settings),

@@ -135,6 +135,21 @@ fn conversation(e: &EntryRow, requester: ContactId) -> Value {
     })
 }
 
+/// Fills a ticket's SLA fields (`due_by`, `fr_due_by`, `nr_due_by`, `*_escalated`, and wadesk's
+/// `sla_policy_id`) from its SLA state; without one they stay `null` and `false`.
+fn with_sla(v: &mut Value, sla: Option<&store::TicketSla>) {
+    let (Some(o), Some(s)) = (v.as_object_mut(), sla) else {
+        return;
+    };
+    o.insert("due_by".into(), json!(s.due_by.map(rfc3339)));
+    o.insert("fr_due_by".into(), json!(s.fr_due_by.map(rfc3339)));
+    o.insert("nr_due_by".into(), json!(s.nr_due_by.map(rfc3339)));
+    o.insert("is_escalated".into(), json!(s.is_escalated));
+    o.insert("fr_escalated".into(), json!(s.fr_escalated));
+    o.insert("nr_escalated".into(), json!(s.nr_escalated));
+    o.insert("sla_policy_id".into(), json!(s.policy_id));
+}
+
 fn ticket_json(t: &TicketRow, description: Option<&EntryRow>) -> Value {
     let f = &t.fields;
     let mut v = json!({
@@ -253,7 +268,16 @@ pub(super) async fn list(
         .store
         .list_tickets(caller.account.id, &filter, page)
         .await?;
-    let items: Vec<Value> = rows.iter().map(|t| ticket_json(t, None)).collect();
+    let ids: Vec<_> = rows.iter().map(|t| t.id).collect();
+    let slas = app.store.ticket_slas(caller.account.id, &ids).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|t| {
+            let mut v = ticket_json(t, None);
+            with_sla(&mut v, slas.iter().find(|s| s.ticket_id == t.id));
+            v
+        })
+        .collect();
     Ok(with_next_link("/api/v2/tickets", page, items))
 }
 
@@ -270,6 +294,7 @@ pub(super) async fn show(
     let entries = app.store.entries(account, id).await?;
     let (description, rest) = split_description(entries);
     let mut v = ticket_json(&ticket, description.as_ref());
+    with_sla(&mut v, app.store.ticket_sla(account, id).await?.as_ref());
     let includes: Vec<String> = form_pairs(query.as_deref().unwrap_or(""))
         .into_iter()
         .filter(|(k, _)| k == "include")
@@ -422,8 +447,10 @@ pub(super) async fn update(
         return Err(ApiError::validation(errors));
     }
     let now = app.clock.now();
+    let sla_ctx = crate::sla::SlaContext::load(app.store.as_ref(), caller.account.id).await?;
     let mut tx = app.store.begin_tickets(caller.account.id).await?;
     let mut t = tx.get_ticket(id).await?;
+    let old_status = t.fields.status;
     if t.fields.deleted {
         return Err(ApiError::not_found());
     }
@@ -448,10 +475,24 @@ pub(super) async fn update(
     }
     t.fields.updated_at = now;
     tx.update_ticket(id, &t.fields).await?;
+    // A status change pauses, resumes or completes SLA timers; priority, group or agent changes
+    // may select another policy or target. Either way the due times are recomputed.
+    let change = (t.fields.status != old_status).then_some((
+        now,
+        crate::sla::SlaChange::Status {
+            status: t.fields.status,
+        },
+    ));
+    crate::sla::record(tx.as_mut(), &sla_ctx, &t, change).await?;
     tx.commit().await?;
     let entries = app.store.entries(caller.account.id, id).await?;
     let (description, _) = split_description(entries);
-    Ok(Json(ticket_json(&t, description.as_ref())))
+    let mut v = ticket_json(&t, description.as_ref());
+    with_sla(
+        &mut v,
+        app.store.ticket_sla(caller.account.id, id).await?.as_ref(),
+    );
+    Ok(Json(v))
 }
 
 async fn set_deleted(

@@ -9,4 +9,5 @@ mod harness;
 mod inbox;
 mod numbers;
 mod settings;
+mod sla;
 mod tickets;

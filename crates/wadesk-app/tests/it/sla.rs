@@ -1,0 +1,195 @@
+//! SLA on WhatsApp tickets end to end: the policy `source = 13` selects sets `fr_due_by` from the
+//! message's WhatsApp time; a reminder and an escalation fire once each at the right instants,
+//! driven by an injected clock; a status change to Pending pauses the timers.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use wadesk_app::ManualClock;
+
+use crate::harness::{Backend, TestApp, on_both};
+
+const PNID: &str = "106540352242922";
+
+async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = app.api(method, path);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+fn delivery(from: &str, id: &str, ts: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PNID},
+            "contacts": [{"profile": {"name": "Ana"}, "wa_id": from}],
+            "messages": [{"from": from, "id": id, "timestamp": ts.to_string(), "type": "text", "text": {"body": "Where is my order?"}}],
+        }}]}]
+    }))
+    .unwrap()
+}
+
+fn target(respond: i64, resolve: i64) -> Value {
+    json!({"respond_within": respond, "resolve_within": resolve, "business_hours": false, "escalation_enabled": true})
+}
+
+fn rfc(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+async fn whatsapp_policy_sets_due_times_and_fires_reminders_and_escalations_once(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.connect_number(PNID).await;
+    // Low priority (new WhatsApp tickets): respond within 1 hour, resolve within 4, counted 24x7.
+    let (s, policy) = call(
+        &app,
+        Method::POST,
+        "/sla_policies",
+        Some(json!({
+            "name": "WhatsApp",
+            "applicable_to": {"sources": [13]},
+            "sla_target": {
+                "priority_4": target(900, 3600), "priority_3": target(1800, 7200),
+                "priority_2": target(2700, 10800), "priority_1": target(3600, 14400)
+            },
+            "escalation": {
+                "reminder_response": {"escalation_time": -900, "agent_ids": [-1]},
+                "response": {"escalation_time": 0, "agent_ids": [-1]},
+                "resolution": {"level_1": {"escalation_time": 1800, "agent_ids": [-1]}}
+            }
+        })),
+    )
+    .await;
+    assert_eq!(s, 201, "{policy}");
+
+    // The customer wrote 40 minutes ago (WhatsApp time); processing happens now.
+    let now_s = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .unwrap()
+        .as_secs() as i64;
+    let sent = now_s - 40 * 60;
+    let t0 = OffsetDateTime::from_unix_timestamp(sent).unwrap();
+    assert_eq!(
+        app.post_signed(&delivery("16505551234", "wamid.SLA1", sent))
+            .await
+            .status(),
+        200
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let ticket = loop {
+        let (_, list) = call(&app, Method::GET, "/tickets", None).await;
+        if let Some(t) = list.as_array().and_then(|l| l.first()).cloned()
+            && !t["fr_due_by"].is_null()
+        {
+            break t;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no ticket with SLA");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let id = ticket["id"].as_i64().unwrap();
+    assert_eq!(ticket["priority"], 1);
+    assert_eq!(
+        ticket["sla_policy_id"], policy["id"],
+        "the WhatsApp policy applies"
+    );
+    assert_eq!(
+        ticket["fr_due_by"],
+        rfc(t0 + time::Duration::hours(1)),
+        "from the WhatsApp time"
+    );
+    assert_eq!(ticket["due_by"], rfc(t0 + time::Duration::hours(4)));
+    assert_eq!(ticket["fr_escalated"], false);
+
+    // The reminder falls due 15 minutes before the due time, at t0+45min, five minutes from the
+    // real now: passes of the timer job with an injected clock fire it, and the rest, at the
+    // right instants (the server's own job, on the real clock, has nothing due yet).
+    let store = app.store.clone();
+    let clock = ManualClock::new(t0 + time::Duration::minutes(45));
+    wadesk_app::sla::sla_pass(store.as_ref(), &clock)
+        .await
+        .unwrap();
+    let notifications = |app: &TestApp| {
+        let app_url = app.url("/api/v2/notifications");
+        let client = app.client.clone();
+        async move {
+            let v: Value = client
+                .get(app_url)
+                .basic_auth(crate::harness::API_KEY, Some("X"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v.as_array().unwrap().clone()
+        }
+    };
+    let n = notifications(&app).await;
+    assert_eq!(n.len(), 1, "{n:?}");
+    assert_eq!(n[0]["type"], "sla_reminder");
+    assert_eq!(n[0]["target"], "first_response");
+    assert_eq!(n[0]["ticket_id"], id);
+    assert_eq!(n[0]["fell_due_at"], rfc(t0 + time::Duration::minutes(45)));
+
+    // One second before the due time: nothing new. At the due time: the escalation, once.
+    clock.set(t0 + time::Duration::minutes(60) - time::Duration::seconds(1));
+    wadesk_app::sla::sla_pass(store.as_ref(), &clock)
+        .await
+        .unwrap();
+    assert_eq!(notifications(&app).await.len(), 1);
+    clock.set(t0 + time::Duration::minutes(60));
+    for _ in 0..3 {
+        wadesk_app::sla::sla_pass(store.as_ref(), &clock)
+            .await
+            .unwrap();
+    }
+    let n = notifications(&app).await;
+    assert_eq!(n.len(), 2, "{n:?}");
+    assert_eq!(n[0]["type"], "sla_escalation");
+    assert_eq!(n[0]["target"], "first_response");
+    assert_eq!(n[0]["fell_due_at"], rfc(t0 + time::Duration::hours(1)));
+    let (_, shown) = call(&app, Method::GET, &format!("/tickets/{id}"), None).await;
+    assert_eq!(shown["fr_escalated"], true);
+    assert_eq!(shown["is_escalated"], false);
+
+    // Pending stops the clock (the API records the change at the real now, t0+40min): no
+    // resolution due time while paused, and once reopened it moves out by the time spent pending.
+    let (s, pending) = call(
+        &app,
+        Method::PUT,
+        &format!("/tickets/{id}"),
+        Some(json!({"status": 3})),
+    )
+    .await;
+    assert_eq!(s, 200, "{pending}");
+    assert_eq!(
+        pending["due_by"],
+        Value::Null,
+        "no resolution due time while paused"
+    );
+    let (_, reopened) = call(
+        &app,
+        Method::PUT,
+        &format!("/tickets/{id}"),
+        Some(json!({"status": 2})),
+    )
+    .await;
+    let due: OffsetDateTime = OffsetDateTime::parse(
+        reopened["due_by"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(due >= t0 + time::Duration::hours(4), "{reopened}");
+    assert!(due < t0 + time::Duration::hours(4) + time::Duration::minutes(1));
+
+    app.stop().await;
+}
+on_both!(whatsapp_policy_sets_due_times_and_fires_reminders_and_escalations_once);

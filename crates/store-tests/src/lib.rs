@@ -24,6 +24,7 @@
 
 pub mod checks;
 pub mod settings;
+pub mod sla;
 pub mod tickets;
 
 use std::future::Future;
@@ -102,6 +103,18 @@ macro_rules! conformance_tests {
             settings_documents_round_trip_order_and_scope,
             settings_unique_key_admits_one_under_race,
         );
+        $crate::conformance_tests!(@sla $harness;
+            sla_state_round_trips_and_advances_safely,
+            notifications_are_recorded_once,
+        );
+    };
+    (@sla $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::sla::$check).await;
+            }
+        )*
     };
     (@settings $harness:ty; $($check:ident),* $(,)?) => {
         $(

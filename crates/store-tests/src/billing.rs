@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 use store::{
-    BillingFactKind, BillingSettings, DeliveryCompletion, DeliveryState, Event, EventId,
-    EventKind, NewBillingFact, NewDelivery, NewEvent,
+    BillingFactKind, BillingSettings, DeliveryCompletion, DeliveryState, Event, EventId, EventKind,
+    NewBillingFact, NewDelivery, NewEvent,
 };
 use ticketing_core::{AccountId, NumberId, Plan};
 use time::macros::datetime;
@@ -154,13 +154,19 @@ pub async fn billing_feed_records_each_fact_once(store: SharedStore) {
         .record_billing_facts("w1", &done, &facts)
         .await
         .expect("record");
-    assert_eq!((report.recorded, report.duplicates, report.dequeued), (3, 0, 3));
+    assert_eq!(
+        (report.recorded, report.duplicates, report.dequeued),
+        (3, 0, 3)
+    );
     assert_eq!(store.billing_backlog().await.expect("backlog"), 0);
     let again = store
         .record_billing_facts("w1", &done, &facts)
         .await
         .expect("record again");
-    assert_eq!((again.recorded, again.duplicates, again.dequeued), (0, 3, 0));
+    assert_eq!(
+        (again.recorded, again.duplicates, again.dequeued),
+        (0, 3, 0)
+    );
 
     // Meta redelivers the same events: no event, so nothing is queued.
     record(
@@ -225,13 +231,23 @@ pub async fn billing_claims_are_disjoint_and_leases_expire(store: SharedStore) {
     // All leased until t0 + 30 s; after that anyone may take them over.
     assert!(
         store
-            .claim_billing_events("late", t0() + Duration::seconds(29), Duration::seconds(30), 100)
+            .claim_billing_events(
+                "late",
+                t0() + Duration::seconds(29),
+                Duration::seconds(30),
+                100
+            )
             .await
             .expect("claim")
             .is_empty()
     );
     let taken = store
-        .claim_billing_events("late", t0() + Duration::seconds(31), Duration::seconds(30), 100)
+        .claim_billing_events(
+            "late",
+            t0() + Duration::seconds(31),
+            Duration::seconds(30),
+            100,
+        )
         .await
         .expect("claim");
     assert_eq!(taken.len(), 60);
@@ -249,7 +265,10 @@ pub async fn billing_claims_are_disjoint_and_leases_expire(store: SharedStore) {
         .record_billing_facts("late", &[first.id], &[fact])
         .await
         .expect("record");
-    assert_eq!((report.recorded, report.duplicates, report.dequeued), (0, 1, 1));
+    assert_eq!(
+        (report.recorded, report.duplicates, report.dequeued),
+        (0, 1, 1)
+    );
     assert_eq!(store.billing_backlog().await.expect("backlog"), 59);
 }
 

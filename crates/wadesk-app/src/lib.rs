@@ -5,6 +5,7 @@
 //! (`ticketing-core`, `sla-engine`, `rules-engine`, `billing-model`) know neither. Embed wadesk in
 //! your own program with [`Wadesk::open`] and [`Wadesk::serve`], or run `wadesk-server`.
 
+pub mod billing;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -192,6 +193,12 @@ impl Wadesk {
                 self.clock.clone(),
                 TICKETS_POLL,
                 Arc::new(Notify::new()),
+                shutdown.clone(),
+            )),
+            tokio::spawn(billing::run_billing(
+                self.store.clone(),
+                self.clock.clone(),
+                billing::BillingJobSettings::new(role),
                 shutdown.clone(),
             )),
         ]

@@ -94,9 +94,8 @@ fn generate(n: usize, month: BillingMonth) -> Vec<Fact> {
             if facts.len() >= n {
                 break;
             }
-            let with_pricing =
-                matches!(status, DeliveryStatus::Sent | DeliveryStatus::Delivered)
-                    && rng.below(10) < 7;
+            let with_pricing = matches!(status, DeliveryStatus::Sent | DeliveryStatus::Delivered)
+                && rng.below(10) < 7;
             facts.push(Fact::Status(StatusUpdate {
                 waba: "waba-1".into(),
                 number: format!("num-{}", c % 4).into(),
@@ -130,11 +129,17 @@ fn generate(n: usize, month: BillingMonth) -> Vec<Fact> {
 fn proc_status(key: &str) -> Option<u64> {
     let text = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = text.lines().find(|l| l.starts_with(key))?;
-    line.split_whitespace().nth(1)?.parse::<u64>().ok().map(|kb| kb * 1024)
+    line.split_whitespace()
+        .nth(1)?
+        .parse::<u64>()
+        .ok()
+        .map(|kb| kb * 1024)
 }
 
 fn mib(bytes: Option<u64>) -> String {
-    bytes.map_or("n/a".into(), |b| format!("{:.0} MiB", b as f64 / 1_048_576.0))
+    bytes.map_or("n/a".into(), |b| {
+        format!("{:.0} MiB", b as f64 / 1_048_576.0)
+    })
 }
 
 fn baseline(facts: &[Fact]) -> (u64, i64) {
@@ -165,8 +170,14 @@ fn baseline(facts: &[Fact]) -> (u64, i64) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
-    let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(10_000_000);
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let n: usize = args
+        .first()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000_000);
     let month: BillingMonth = args
         .get(1)
         .and_then(|m| m.parse().ok())
@@ -202,7 +213,10 @@ fn main() {
 
     let units: u64 = statement.lines.iter().map(|l| l.billable + l.free).sum();
     println!("billing-model throughput, {n} events, month {month}");
-    println!("  generated in {:.1} s (not timed below)", generated.as_secs_f64());
+    println!(
+        "  generated in {:.1} s (not timed below)",
+        generated.as_secs_f64()
+    );
     println!(
         "  baseline (read + sum, no rules): {:.3} s = {:.1} M events/s ({} delivered, {} micros)",
         base,

@@ -576,3 +576,146 @@ async fn settings_time_zone_rate_cards_and_estimate(backend: Backend) {
     app.stop().await;
 }
 on_both!(settings_time_zone_rate_cards_and_estimate);
+
+/// The server's jobs and two workers on their own connections to the same database, as
+/// `wadesk-server` and `wadesk-worker` processes would run: every status is billed once.
+async fn several_workers_bill_each_status_once(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.connect_number(PNID).await;
+    let mut workers = Vec::new();
+    let stop = tokio_util::sync::CancellationToken::new();
+    for _ in 0..2 {
+        let w = wadesk_app::Wadesk::with_store(
+            crate::harness::config(true),
+            app.second_store().await,
+            std::sync::Arc::new(wadesk_app::SystemClock),
+        )
+        .await
+        .unwrap();
+        workers.push(tokio::spawn(w.run_jobs(stop.clone())));
+    }
+    let t0 = datetime!(2026-02-03 08:00 UTC);
+    let bodies: Vec<Vec<u8>> = (0..12)
+        .map(|b| {
+            let statuses = (0..10)
+                .flat_map(|i| {
+                    let id = format!("wamid.P{b}x{i}");
+                    let at = t0 + time::Duration::minutes(b * 10 + i);
+                    [
+                        pmp(&id, NA, "sent", at, "regular", "marketing"),
+                        pmp(&id, NA, "delivered", at, "regular", "marketing"),
+                    ]
+                })
+                .collect();
+            body(PNID, vec![], statuses)
+        })
+        .collect();
+    // Every body twice, concurrently (Meta's redeliveries).
+    let posts = bodies
+        .iter()
+        .chain(bodies.iter())
+        .map(|b| app.post_signed(b));
+    for resp in futures::future::join_all(posts).await {
+        assert_eq!(resp.status(), 200);
+    }
+    settled(&app).await;
+    let facts = app
+        .store
+        .list_billing_facts(
+            ticketing_core::AccountId(1),
+            t0 - time::Duration::days(1),
+            t0 + time::Duration::days(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(facts.len(), 240, "one fact per status event");
+    let (_, s) = get(
+        &app,
+        crate::harness::API_KEY,
+        "/whatsapp/billing?month=2026-02",
+    )
+    .await;
+    let l = line(&s, "North America", "marketing");
+    assert_eq!(l["billable"], 120, "{s}");
+    assert_eq!(
+        l["amount_micros"],
+        120 * rate(date!(2026 - 02 - 03), "North America", Category::Marketing)
+    );
+    stop.cancel();
+    for w in workers {
+        w.await.unwrap().unwrap();
+    }
+    app.stop().await;
+}
+on_both!(several_workers_bill_each_status_once);
+
+/// A customer who came from a click-to-WhatsApp ad (Meta's `referral`, `source_type` `ad`):
+/// templates in the following 72 hours are free. The model sees the entry point too: it agrees
+/// with Meta's `free_entry_point`, so the reconciliation report is empty.
+async fn a_click_to_whatsapp_ad_opens_a_free_entry_point(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.connect_number(PNID).await;
+    let t0 = datetime!(2026-02-10 08:00 UTC);
+    let h = time::Duration::hours(1);
+    let mut ad = inbound("wamid.AD", NA, t0);
+    ad["referral"] = json!({
+        "source_url": "https://fb.me/x", "source_id": "120", "source_type": "ad",
+        "body": "Ad", "headline": "Ad", "media_type": "image", "ctwa_clid": "abc"
+    });
+    let fep = |id: &str, at: OffsetDateTime| {
+        let mut s = pmp(
+            id,
+            NA,
+            "delivered",
+            at,
+            "free_entry_point",
+            "referral_conversion",
+        );
+        s["conversation"] = json!({ "id": "fep-1", "origin": { "type": "referral_conversion" } });
+        s
+    };
+    let b = body(
+        PNID,
+        vec![ad],
+        vec![
+            fep("wamid.E1", t0 + h),
+            fep("wamid.E2", t0 + 50 * h),
+            // After the 72 hours, a marketing template is charged again.
+            pmp(
+                "wamid.E3",
+                NA,
+                "delivered",
+                t0 + 80 * h,
+                "regular",
+                "marketing",
+            ),
+        ],
+    );
+    assert_eq!(app.post_signed(&b).await.status(), 200);
+    settled(&app).await;
+    let (_, s) = get(
+        &app,
+        crate::harness::API_KEY,
+        "/whatsapp/billing?month=2026-02",
+    )
+    .await;
+    let free = line(&s, "North America", "referral_conversion");
+    assert_eq!(
+        (free["billable"].as_u64(), free["free"].as_u64()),
+        (Some(0), Some(2)),
+        "{s}"
+    );
+    let charged = line(&s, "North America", "marketing");
+    assert_eq!(charged["billable"], 1);
+    assert_eq!(s["lines"].as_array().unwrap().len(), 2, "{s}");
+    let (_, r) = get(
+        &app,
+        crate::harness::API_KEY,
+        "/whatsapp/billing/reconciliation?month=2026-02",
+    )
+    .await;
+    assert_eq!(r["discrepancies"], json!([]), "{r}");
+    assert_eq!(r["issues"], json!([]), "{r}");
+    app.stop().await;
+}
+on_both!(a_click_to_whatsapp_ad_opens_a_free_entry_point);

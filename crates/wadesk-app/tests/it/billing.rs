@@ -629,6 +629,16 @@ async fn several_workers_bill_each_status_once(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(facts.len(), 240, "one fact per status event");
+    let m = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(m.contains("wadesk_billing_queue_events 0"), "{m}");
     let (_, s) = get(
         &app,
         crate::harness::API_KEY,

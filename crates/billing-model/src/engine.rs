@@ -1,7 +1,9 @@
 //! The pricing engine: replays facts in time order and prices each conversation (before
 //! July 2025) or message (from July 2025) by the rate card in force.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use crate::hash::FastMap;
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, UtcOffset};
@@ -239,10 +241,11 @@ impl Engine {
         Biller {
             engine: self,
             last_at: None,
-            customers: HashMap::new(),
+            customers: FastMap::default(),
+            market_cache: FastMap::default(),
             meta_conversations: HashSet::new(),
-            free_tier_used: HashMap::new(),
-            tier_counts: HashMap::new(),
+            free_tier_used: FastMap::default(),
+            tier_counts: FastMap::default(),
             run: Run::default(),
         }
     }
@@ -264,28 +267,39 @@ impl Engine {
     fn replay(&self, ledger: &Ledger, until: Option<OffsetDateTime>) -> Run {
         enum Ev<'a> {
             In(&'a InboundMessage),
-            Out(Delivery),
+            Out(&'a Delivery),
         }
         let before = |at: OffsetDateTime| until.is_none_or(|u| at < u);
-        let mut events: Vec<(OffsetDateTime, u8, MessageId, Ev<'_>)> = ledger
+        let deliveries = ledger.deliveries_unordered();
+        // Sorted by (instant, inbound before outbound, message id): a total order, so the
+        // result does not depend on the order facts were recorded in.
+        let mut events: Vec<(i128, u8, &str, Ev<'_>)> = ledger
             .inbound()
             .filter(|m| before(m.at))
-            .map(|m| (m.at, 0, m.message_id.clone(), Ev::In(m)))
+            .map(|m| {
+                (
+                    m.at.unix_timestamp_nanos(),
+                    0,
+                    m.message_id.as_str(),
+                    Ev::In(m),
+                )
+            })
             .collect();
-        events.extend(
-            ledger
-                .deliveries()
-                .into_iter()
-                .filter(|d| before(d.at))
-                .map(|d| (d.at, 1, d.message_id.clone(), Ev::Out(d))),
-        );
-        events.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+        events.extend(deliveries.iter().filter(|d| before(d.at)).map(|d| {
+            (
+                d.at.unix_timestamp_nanos(),
+                1,
+                d.message_id.as_str(),
+                Ev::Out(d),
+            )
+        }));
+        events.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
         let mut biller = self.biller();
         for (_, _, _, ev) in events {
             match ev {
                 Ev::In(m) => biller.step_inbound(m),
                 Ev::Out(d) => {
-                    biller.step_delivery(&d);
+                    biller.step_delivery(d);
                 }
             }
         }
@@ -342,10 +356,12 @@ struct CustomerState {
 pub struct Biller<'e> {
     engine: &'e Engine,
     last_at: Option<OffsetDateTime>,
-    customers: HashMap<(PhoneNumberId, CustomerId), CustomerState>,
+    customers: FastMap<PhoneNumberId, FastMap<CustomerId, CustomerState>>,
     meta_conversations: HashSet<(PhoneNumberId, String)>,
-    free_tier_used: HashMap<(WabaId, BillingMonth), u32>,
-    tier_counts: HashMap<(BillingMonth, Market, Category), u64>,
+    /// The market of each recipient on the day last asked (the table is dated).
+    market_cache: FastMap<CustomerId, (time::Date, Option<Market>)>,
+    free_tier_used: FastMap<(WabaId, BillingMonth), u32>,
+    tier_counts: FastMap<(BillingMonth, Market, Category), u64>,
     run: Run,
 }
 
@@ -392,10 +408,7 @@ impl Biller<'_> {
     }
 
     fn step_inbound(&mut self, m: &InboundMessage) {
-        let st = self
-            .customers
-            .entry((m.number.clone(), m.customer.clone()))
-            .or_default();
+        let st = customer_state(&mut self.customers, &m.number, &m.customer);
         st.last_inbound = Some(st.last_inbound.map_or(m.at, |t| t.max(m.at)));
         if m.entry_point.is_some() {
             st.pending_entry = Some(m.at);
@@ -417,7 +430,16 @@ impl Biller<'_> {
             self.run.issues.push(issue(IssueKind::NoCardInForce));
             return None;
         };
-        let Ok(market) = engine.markets.market_of(d.recipient.as_str(), day) else {
+        let market = match self.market_cache.get(&d.recipient) {
+            Some((cached, market)) if *cached == day => market.clone(),
+            _ => {
+                let market = engine.markets.market_of(d.recipient.as_str(), day).ok();
+                self.market_cache
+                    .insert(d.recipient.clone(), (day, market.clone()));
+                market
+            }
+        };
+        let Some(market) = market else {
             self.run.issues.push(issue(IssueKind::UnknownRecipient));
             return None;
         };
@@ -442,10 +464,7 @@ impl Biller<'_> {
             });
         }
 
-        let state = self
-            .customers
-            .entry((d.number.clone(), d.recipient.clone()))
-            .or_default();
+        let state = customer_state(&mut self.customers, &d.number, &d.recipient);
         let step = model_step(state, card, model, kind, d.at);
 
         // Does a unit (conversation or message) start here? Meta's conversation id decides
@@ -585,6 +604,27 @@ impl Biller<'_> {
                 month,
                 kind,
             }));
+    }
+}
+
+/// The state of one customer of one number, created on first use (keys cloned only then).
+fn customer_state<'m>(
+    customers: &'m mut FastMap<PhoneNumberId, FastMap<CustomerId, CustomerState>>,
+    number: &PhoneNumberId,
+    customer: &CustomerId,
+) -> &'m mut CustomerState {
+    if !customers.contains_key(number) {
+        customers.insert(number.clone(), FastMap::default());
+    }
+    let Some(of_number) = customers.get_mut(number) else {
+        unreachable!("inserted above")
+    };
+    if !of_number.contains_key(customer) {
+        of_number.insert(customer.clone(), CustomerState::default());
+    }
+    match of_number.get_mut(customer) {
+        Some(state) => state,
+        None => unreachable!("inserted above"),
     }
 }
 

@@ -1,12 +1,11 @@
 //! What the model is fed: inbound customer messages and outbound status updates, and the
 //! [`Ledger`] that collects them in any order, de-duplicated.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::category::{MessageKind, MetaConversation, MetaPricing};
+use crate::hash::FastMap;
 use crate::ids::{CustomerId, MessageId, PhoneNumberId, WabaId};
 
 /// A free entry point: a customer message that came from one of these opens a 72-hour free
@@ -151,10 +150,14 @@ pub enum Recorded {
 /// Facts of one billing account (one business portfolio: volume tiers count across it), in any
 /// order. De-duplicates inbound messages by id and status updates by (message id, status), so
 /// feeding a webhook twice changes nothing.
+///
+/// Hash maps keyed by message id (statuses grouped per message, each group sorted by status):
+/// recording costs one hash of the id, whatever the ledger's size.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ledger {
-    inbound: BTreeMap<MessageId, InboundMessage>,
-    statuses: BTreeMap<(MessageId, DeliveryStatus), StatusUpdate>,
+    inbound: FastMap<MessageId, InboundMessage>,
+    statuses: FastMap<MessageId, Vec<StatusUpdate>>,
+    status_count: usize,
 }
 
 impl Ledger {
@@ -173,21 +176,36 @@ impl Ledger {
 
     /// Records a customer message.
     pub fn record_inbound(&mut self, message: InboundMessage) -> Recorded {
-        keep_min(&mut self.inbound, message.message_id.clone(), message)
+        match self.inbound.get_mut(&message.message_id) {
+            None => {
+                self.inbound.insert(message.message_id.clone(), message);
+                Recorded::New
+            }
+            Some(existing) => keep_min(existing, message),
+        }
     }
 
     /// Records a status webhook.
     pub fn record_status(&mut self, status: StatusUpdate) -> Recorded {
-        keep_min(
-            &mut self.statuses,
-            (status.message_id.clone(), status.status),
-            status,
-        )
+        let Some(group) = self.statuses.get_mut(&status.message_id) else {
+            self.statuses
+                .insert(status.message_id.clone(), vec![status]);
+            self.status_count += 1;
+            return Recorded::New;
+        };
+        match group.binary_search_by(|s| s.status.cmp(&status.status)) {
+            Ok(i) => keep_min(&mut group[i], status),
+            Err(i) => {
+                group.insert(i, status);
+                self.status_count += 1;
+                Recorded::New
+            }
+        }
     }
 
     /// Number of facts held (after de-duplication).
     pub fn len(&self) -> usize {
-        self.inbound.len() + self.statuses.len()
+        self.inbound.len() + self.status_count
     }
 
     /// Whether the ledger is empty.
@@ -195,45 +213,44 @@ impl Ledger {
         self.inbound.is_empty() && self.statuses.is_empty()
     }
 
-    /// The customer messages, by id.
+    /// The customer messages, in no particular order.
     pub fn inbound(&self) -> impl Iterator<Item = &InboundMessage> + '_ {
         self.inbound.values()
     }
 
-    /// The delivered outbound messages, one per message id: delivered at the earliest
-    /// delivery-implying status; identity, kind and Meta's objects taken from the first status
-    /// that has them in the order delivered, read, played, sent, failed. Messages with no
-    /// delivery-implying status (only sent, or failed) are not delivered and not billed.
+    /// The delivered outbound messages, one per message id, ordered by message id: delivered
+    /// at the earliest delivery-implying status; identity, kind and Meta's objects taken from
+    /// the first status that has them in the order delivered, read, played, sent, failed.
+    /// Messages with no delivery-implying status (only sent, or failed) are not delivered and
+    /// not billed.
     pub fn deliveries(&self) -> Vec<Delivery> {
-        let mut out = Vec::new();
-        let mut group: Vec<&StatusUpdate> = Vec::new();
-        let mut iter = self.statuses.values().peekable();
-        while let Some(s) = iter.next() {
-            group.push(s);
-            if iter.peek().is_none_or(|n| n.message_id != s.message_id) {
-                if let Some(d) = consolidate(&mut group) {
-                    out.push(d);
-                }
-                group.clear();
-            }
-        }
+        let mut out = self.deliveries_unordered();
+        out.sort_unstable_by(|a, b| a.message_id.cmp(&b.message_id));
         out
+    }
+
+    /// [`Ledger::deliveries`] in no particular order (the engine sorts them by time itself).
+    pub(crate) fn deliveries_unordered(&self) -> Vec<Delivery> {
+        let mut group: Vec<&StatusUpdate> = Vec::with_capacity(5);
+        self.statuses
+            .values()
+            .filter_map(|statuses| {
+                group.clear();
+                group.extend(statuses.iter());
+                consolidate(&mut group)
+            })
+            .collect()
     }
 }
 
-fn keep_min<K: Ord, V: Ord>(map: &mut BTreeMap<K, V>, key: K, value: V) -> Recorded {
-    match map.get_mut(&key) {
-        None => {
-            map.insert(key, value);
-            Recorded::New
+fn keep_min<V: Ord>(existing: &mut V, value: V) -> Recorded {
+    if *existing == value {
+        Recorded::Duplicate
+    } else {
+        if value < *existing {
+            *existing = value;
         }
-        Some(existing) if *existing == value => Recorded::Duplicate,
-        Some(existing) => {
-            if value < *existing {
-                *existing = value;
-            }
-            Recorded::Replaced
-        }
+        Recorded::Replaced
     }
 }
 

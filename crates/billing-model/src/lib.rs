@@ -61,6 +61,7 @@ pub mod category;
 pub mod engine;
 pub mod error;
 pub mod facts;
+mod hash;
 pub mod ids;
 pub mod market;
 pub mod money;

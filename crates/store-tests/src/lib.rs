@@ -22,6 +22,7 @@
 //!
 //! This crate is test support only: it is not a benchmark and does not know any SQL.
 
+pub mod billing;
 pub mod checks;
 pub mod settings;
 pub mod sla;
@@ -107,6 +108,19 @@ macro_rules! conformance_tests {
             sla_state_round_trips_and_advances_safely,
             notifications_are_recorded_once,
         );
+        $crate::conformance_tests!(@billing $harness;
+            billing_feed_records_each_fact_once,
+            billing_claims_are_disjoint_and_leases_expire,
+            billing_settings_round_trip,
+        );
+    };
+    (@billing $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::billing::$check).await;
+            }
+        )*
     };
     (@sla $harness:ty; $($check:ident),* $(,)?) => {
         $(

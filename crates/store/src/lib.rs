@@ -7,12 +7,14 @@
 //! Instants cross this boundary as [`time::OffsetDateTime`]; adapters store them as Unix
 //! milliseconds (UTC), which is portable, indexable and identical in both databases.
 
+mod billing;
 mod error;
 mod settings;
 mod sla;
 mod tickets;
 mod types;
 
+pub use billing::*;
 pub use error::{StoreError, StoreResult};
 pub use settings::*;
 pub use sla::*;
@@ -27,7 +29,7 @@ use time::{Duration, OffsetDateTime};
 /// PostgreSQL, between processes: every method is atomic on its own.
 #[async_trait]
 pub trait Store:
-    TicketStore + SettingsStore + SlaStore + Send + Sync + std::fmt::Debug + 'static
+    TicketStore + SettingsStore + SlaStore + BillingStore + Send + Sync + std::fmt::Debug + 'static
 {
     // ---------------------------------------------------------------- webhook inbox
 

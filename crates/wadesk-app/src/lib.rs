@@ -6,6 +6,7 @@
 //! your own program with [`Wadesk::open`] and [`Wadesk::serve`], or run `wadesk-server`.
 
 pub mod automation;
+pub mod billing;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -203,6 +204,12 @@ impl Wadesk {
                 self.store.clone(),
                 self.clock.clone(),
                 SLA_POLL,
+                shutdown.clone(),
+            )),
+            tokio::spawn(billing::run_billing(
+                self.store.clone(),
+                self.clock.clone(),
+                billing::BillingJobSettings::new(role),
                 shutdown.clone(),
             )),
         ]

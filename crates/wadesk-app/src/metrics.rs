@@ -93,6 +93,14 @@ fn describe() {
     );
     describe_gauge!("wadesk_webhook_events", "Events recorded in all.");
     describe_gauge!(
+        "wadesk_billing_queue_events",
+        "Message and status events waiting to become billing facts."
+    );
+    describe_counter!(
+        "wadesk_billing_facts_recorded_total",
+        "Billing facts recorded by the billing job."
+    );
+    describe_gauge!(
         "wadesk_inbox_lag_seconds",
         "Age of the oldest unprocessed delivery."
     );

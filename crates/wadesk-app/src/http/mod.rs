@@ -2,6 +2,7 @@
 
 mod api;
 pub mod automations;
+mod billing;
 mod contacts;
 mod deliveries;
 mod notifications;
@@ -64,6 +65,20 @@ pub fn router(state: AppState) -> Router {
             post(numbers::create).get(numbers::list),
         )
         .route("/whatsapp/numbers/{id}", put(numbers::update))
+        .route("/whatsapp/billing", get(billing::statement))
+        .route(
+            "/whatsapp/billing/reconciliation",
+            get(billing::reconciliation),
+        )
+        .route("/whatsapp/billing/estimate", get(billing::estimate))
+        .route(
+            "/whatsapp/billing/settings",
+            get(billing::show_settings).put(billing::update_settings),
+        )
+        .route(
+            "/whatsapp/billing/rate_cards",
+            get(billing::show_rate_cards).put(billing::put_rate_cards),
+        )
         .route("/whatsapp/webhook_deliveries", get(deliveries::list))
         .route("/whatsapp/webhook_deliveries/{id}", get(deliveries::show))
         .route(

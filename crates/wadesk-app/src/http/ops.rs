@@ -16,6 +16,12 @@ pub(super) async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
         Ok(stats) => app.metrics.set_inbox(&stats, app.clock.now()),
         Err(e) => tracing::warn!(error.message = %e, "reading inbox stats for /metrics failed"),
     }
+    match app.store.billing_backlog().await {
+        Ok(n) => metrics::gauge!("wadesk_billing_queue_events").set(n as f64),
+        Err(e) => {
+            tracing::warn!(error.message = %e, "reading the billing queue for /metrics failed")
+        }
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         app.metrics.render(),

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod automation;
+mod billing;
 mod harness;
 mod inbox;
 mod numbers;

@@ -739,6 +739,15 @@ async fn openapi_document_matches_the_routes(backend: Backend) {
         if path.contains('{') || ops.get("get").is_none() {
             continue;
         }
+        // Operations with a required query parameter (e.g. `month`) answer 400 without it.
+        let needs_query = ops["get"]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| p["in"] == "query" && p["required"] == true);
+        if needs_query {
+            continue;
+        }
         let r = app.api(Method::GET, path).send().await.unwrap();
         assert_eq!(r.status(), 200, "GET {path}");
     }

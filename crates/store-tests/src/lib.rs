@@ -23,6 +23,7 @@
 //! This crate is test support only: it is not a benchmark and does not know any SQL.
 
 pub mod checks;
+pub mod media;
 pub mod tickets;
 
 use std::future::Future;
@@ -97,6 +98,19 @@ macro_rules! conformance_tests {
             tickets_round_trip_and_are_scoped_by_account,
             event_outcomes_are_atomic_and_once,
         );
+        $crate::conformance_tests!(@media $harness;
+            media_queue_leases_finishes_and_retries,
+            media_claims_are_disjoint_under_concurrency,
+            url_signing_key_is_stored_once,
+        );
+    };
+    (@media $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::media::$check).await;
+            }
+        )*
     };
     (@tickets $harness:ty; $($check:ident),* $(,)?) => {
         $(

@@ -5,6 +5,7 @@
 //! (`ticketing-core`, `sla-engine`, `rules-engine`, `billing-model`) know neither. Embed wadesk in
 //! your own program with [`Wadesk::open`] and [`Wadesk::serve`], or run `wadesk-server`.
 
+pub mod blob;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod http;
 pub mod inbox;
 pub mod ingest;
 pub mod jobs;
+pub mod media;
 pub mod metrics;
 pub mod tickets;
 
@@ -130,12 +132,18 @@ impl Wadesk {
         } else {
             Vec::new()
         };
+        let media = media::MediaService {
+            blobs: self.blob_store(),
+            signer: media::UrlSigner::load(self.store.as_ref()).await?,
+            public_url: self.config.public_url.clone().unwrap_or_default(),
+        };
         let state = http::AppState {
             store: self.store.clone(),
             clock: self.clock.clone(),
             ingestor,
             config: self.config.clone(),
             metrics: metrics::Metrics::install(),
+            media,
         };
         let app = http::router(state);
         let addr = listener.local_addr().ok();
@@ -169,6 +177,24 @@ impl Wadesk {
         Ok(())
     }
 
+    /// The blob store for media files: `WADESK_DATA_DIR/blobs` on the file system.
+    pub fn blob_store(&self) -> Arc<dyn blob::BlobStore> {
+        Arc::new(blob::FsBlobStore::new(self.config.data_dir.join("blobs")))
+    }
+
+    /// The Graph API client for the configured base URL and version.
+    pub fn graph_client(&self) -> wa_client::graph::GraphClient {
+        let config = wa_client::graph::GraphConfig::new(
+            self.config.graph_base_url.clone(),
+            self.config.graph_api_version.clone(),
+        );
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        wa_client::graph::GraphClient::new(config, http)
+    }
+
     /// Starts every background job (CONTRACT section 1: what `wadesk-worker` runs, and what the
     /// server runs in-process unless `WADESK_RUN_JOBS=false`). Each job loops until `shutdown`
     /// is cancelled; await the handles to know they stopped. `stored` is notified by the
@@ -192,6 +218,14 @@ impl Wadesk {
                 self.clock.clone(),
                 TICKETS_POLL,
                 Arc::new(Notify::new()),
+                shutdown.clone(),
+            )),
+            tokio::spawn(media::run_media(
+                self.store.clone(),
+                self.clock.clone(),
+                self.graph_client(),
+                self.blob_store(),
+                media::MediaSettings::new(role),
                 shutdown.clone(),
             )),
         ]

@@ -6,5 +6,6 @@
 
 mod harness;
 mod inbox;
+mod media;
 mod numbers;
 mod tickets;

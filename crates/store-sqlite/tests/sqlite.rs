@@ -74,7 +74,10 @@ async fn reopening_keeps_data_and_the_file_stays_in_wal_mode() {
     let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
         .unwrap()
         .count();
-    assert_eq!(migrations, files as i64, "every migration file applied once");
+    assert_eq!(
+        migrations, files as i64,
+        "every migration file applied once"
+    );
     conn.close().await.unwrap();
     store.close().await;
 }

@@ -5,9 +5,7 @@
 use std::collections::HashSet;
 
 use serde_json::json;
-use store::{
-    EntryId, MediaOutcome, MediaState, NewMediaDownload, StoreError,
-};
+use store::{EntryId, MediaOutcome, MediaState, NewMediaDownload, StoreError};
 use ticketing_core::{AccountId, NumberId, TicketId};
 use time::Duration;
 
@@ -87,9 +85,11 @@ pub async fn media_queue_leases_finishes_and_retries(store: SharedStore) {
     assert_eq!(claimed.len(), 2);
     assert_eq!(claimed[0].item, item(e, n1, 0));
     assert_eq!(claimed[1].item, item(e, n1, 1));
-    assert!(claimed.iter().all(|m| m.state == MediaState::Downloading
-        && m.attempts == 1
-        && m.account_id == acme));
+    assert!(
+        claimed
+            .iter()
+            .all(|m| m.state == MediaState::Downloading && m.attempts == 1 && m.account_id == acme)
+    );
     assert!(
         store
             .claim_media("w2", t0(), LEASE, 10)
@@ -129,10 +129,7 @@ pub async fn media_queue_leases_finishes_and_retries(store: SharedStore) {
     assert_eq!(done.blob_key.as_deref(), Some("sha256/ab/abcd"));
     assert_eq!(done.size, Some(1234));
     assert_eq!(done.content_type.as_deref(), Some("image/jpeg"));
-    let entries = store
-        .entries(acme, t)
-        .await
-        .expect("entries");
+    let entries = store.entries(acme, t).await.expect("entries");
     let row = entries.iter().find(|r| r.id == e).expect("entry");
     assert_eq!(
         row.fields.attachments,

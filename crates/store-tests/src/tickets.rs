@@ -17,7 +17,11 @@ pub(crate) fn t0() -> OffsetDateTime {
     datetime!(2026-11-29 12:00:00 UTC)
 }
 
-pub(crate) async fn account_with_number(store: &SharedStore, tag: &str, pnid: &str) -> (AccountId, NumberId) {
+pub(crate) async fn account_with_number(
+    store: &SharedStore,
+    tag: &str,
+    pnid: &str,
+) -> (AccountId, NumberId) {
     let (account, _) = store
         .create_account(tag, Plan::Growth, &admin_for_tests(tag), t0())
         .await

@@ -52,7 +52,8 @@ use wa_client::graph::MediaKind;
 
 pub use config::{
     Clock, DEFAULT_APP_SECRET, DEFAULT_PHONE_NUMBER_ID, DEFAULT_TOKEN, DEFAULT_WABA_ID, Failure,
-    FailureRule, MediaFault, SimConfig, SimNumber, SimWaba, StatusPlan, default_templates, system_clock,
+    FailureRule, MediaFault, SimConfig, SimNumber, SimWaba, StatusPlan, default_templates,
+    system_clock,
 };
 pub use state::{AcceptedMessage, RecordedRequest, WebhookDelivery};
 

@@ -695,15 +695,35 @@ async fn media_faults_and_download_token() {
     for _ in 0..2 {
         let m = metadata().await;
         assert_eq!(m["sha256"], real.as_str());
-        assert_eq!(fetch(m["url"].as_str().unwrap().to_owned(), Some(token)).await.0, 404);
+        assert_eq!(
+            fetch(m["url"].as_str().unwrap().to_owned(), Some(token))
+                .await
+                .0,
+            404
+        );
     }
     let m = metadata().await;
-    assert_eq!(fetch(m["url"].as_str().unwrap().to_owned(), Some(token)).await.0, 200);
+    assert_eq!(
+        fetch(m["url"].as_str().unwrap().to_owned(), Some(token))
+            .await
+            .0,
+        200
+    );
 
     sim.set_media_fault(&id, Some(MediaFault::NotFound));
     let m = metadata().await;
-    assert_eq!(fetch(m["url"].as_str().unwrap().to_owned(), Some(token)).await.0, 404);
+    assert_eq!(
+        fetch(m["url"].as_str().unwrap().to_owned(), Some(token))
+            .await
+            .0,
+        404
+    );
     sim.set_media_fault(&id, None);
     let m = metadata().await;
-    assert_eq!(fetch(m["url"].as_str().unwrap().to_owned(), Some(token)).await.0, 200);
+    assert_eq!(
+        fetch(m["url"].as_str().unwrap().to_owned(), Some(token))
+            .await
+            .0,
+        200
+    );
 }

@@ -50,9 +50,9 @@ impl BlobKey {
                     && seg != "."
                     && seg != ".."
                     && !seg.starts_with('.')
-                    && seg
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                    && seg.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b)
+                    })
             });
         if ok {
             Ok(Self(key.to_owned()))
@@ -192,8 +192,18 @@ mod tests {
     #[test]
     fn keys_cannot_escape_the_root() {
         for bad in [
-            "", "/etc/passwd", "../x", "a/../../x", "a//b", "a/./b", ".hidden", "A/B", "a\\b",
-            "a b", "a/b/", "é",
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "a/./b",
+            ".hidden",
+            "A/B",
+            "a\\b",
+            "a b",
+            "a/b/",
+            "é",
         ] {
             assert!(BlobKey::parse(bad).is_err(), "{bad:?} accepted");
         }

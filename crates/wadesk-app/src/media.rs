@@ -26,9 +26,7 @@ use std::{sync::Arc, time::Duration as StdDuration};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use store::{
-    EntryRow, MediaDownload, MediaOutcome, NewMediaDownload, Store, StoreError, TicketTx,
-};
+use store::{EntryRow, MediaDownload, MediaOutcome, NewMediaDownload, Store, StoreError, TicketTx};
 use ticketing_core::AccountId;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -122,7 +120,13 @@ impl UrlSigner {
 
     /// `/api/v2/attachments/{id}?account=…&expires=…&signature=…`, valid for
     /// [`ATTACHMENT_URL_TTL`] from `now`, prefixed with `base` (e.g. `https://help.example.com`).
-    pub fn url(&self, base: &str, account: AccountId, attachment: i64, now: OffsetDateTime) -> String {
+    pub fn url(
+        &self,
+        base: &str,
+        account: AccountId,
+        attachment: i64,
+        now: OffsetDateTime,
+    ) -> String {
         let expires = (now + ATTACHMENT_URL_TTL).unix_timestamp();
         format!(
             "{}/api/v2/attachments/{attachment}?account={}&expires={expires}&signature={}",
@@ -146,7 +150,7 @@ pub struct MediaService {
 
 impl MediaService {
     /// The rendered attachments of an entry: stored metadata with `id`, and, for a downloaded
-    /// file, a signed `attachment_url`.
+    /// inbound file, a signed `attachment_url` (`null` while it is pending or failed).
     pub fn render_attachments(&self, e: &EntryRow, now: OffsetDateTime) -> Value {
         let list = e.fields.attachments.as_array().cloned().unwrap_or_default();
         Value::Array(
@@ -156,16 +160,20 @@ impl MediaService {
                     let id = attachment_id(e.id, u32::try_from(i).unwrap_or(u32::MAX));
                     if let Some(o) = a.as_object_mut() {
                         o.insert("id".into(), json!(id));
-                        let done = o.get("whatsapp_media_status").and_then(Value::as_str)
-                            == Some("done")
-                            || o.get("blob_key").is_some_and(Value::is_string);
-                        let url = done.then(|| {
-                            self.signer
-                                .url(&self.public_url, e.account_id, id, now)
-                        });
-                        o.insert("attachment_url".into(), json!(url));
-                        // Internal bookkeeping stays internal.
-                        o.remove("blob_key");
+                        match o.get("whatsapp_media_status").and_then(Value::as_str) {
+                            Some("done") => {
+                                let url = self.signer.url(&self.public_url, e.account_id, id, now);
+                                o.insert("attachment_url".into(), json!(url));
+                            }
+                            // Inbound media not downloaded (yet): nothing to open.
+                            Some(_) => {
+                                o.insert("attachment_url".into(), Value::Null);
+                            }
+                            // Not inbound media: whatever its writer stored.
+                            None => {
+                                o.entry("attachment_url").or_insert(Value::Null);
+                            }
+                        }
                     }
                     a
                 })
@@ -196,7 +204,9 @@ pub async fn enqueue_entry_media(
         .enumerate()
         .filter_map(|(i, a)| {
             let media_id = a.get("whatsapp_media_id")?.as_str()?;
-            let index = u32::try_from(i).ok().filter(|i| *i < MAX_ATTACHMENTS_PER_ENTRY)?;
+            let index = u32::try_from(i)
+                .ok()
+                .filter(|i| *i < MAX_ATTACHMENTS_PER_ENTRY)?;
             (!media_id.is_empty()).then(|| NewMediaDownload {
                 entry_id: row.id,
                 attachment_index: index,
@@ -277,9 +287,11 @@ fn classify(what: &str, e: &GraphClientError) -> Failure {
         GraphClientError::Http { status: 404, .. } => Failure::Final(format!(
             "{what}: Meta answered 404 Not Found even for a fresh URL"
         )),
-        GraphClientError::Http { status: 401 | 403, .. } => {
-            Failure::Final(format!("{what}: the number's access token was refused ({e})"))
-        }
+        GraphClientError::Http {
+            status: 401 | 403, ..
+        } => Failure::Final(format!(
+            "{what}: the number's access token was refused ({e})"
+        )),
         // A GET has no effect at Meta: an unknown outcome is as safe to retry as a refusal.
         _ if e.retry().is_retryable() || e.is_outcome_unknown() => Failure::Transient(text),
         _ => Failure::Final(text),
@@ -456,7 +468,12 @@ pub async fn run_media(
     let mut failures = 0u32;
     while !shutdown.is_cancelled() {
         let claimed = store
-            .claim_media(&settings.worker_id, clock.now(), settings.lease, settings.batch)
+            .claim_media(
+                &settings.worker_id,
+                clock.now(),
+                settings.lease,
+                settings.batch,
+            )
             .await;
         let wait = match claimed {
             Ok(rows) if rows.is_empty() => settings.poll,
@@ -512,7 +529,9 @@ pub enum AttachmentError {
         mime_type: String,
     },
     /// Too big for its kind.
-    #[error("the file is {size} bytes; WhatsApp accepts {kind} files of at most {limit_text} ({limit} bytes)")]
+    #[error(
+        "the file is {size} bytes; WhatsApp accepts {kind} files of at most {limit_text} ({limit} bytes)"
+    )]
     TooLarge {
         /// The kind it would be sent as.
         kind: &'static str,
@@ -610,7 +629,13 @@ mod tests {
         assert_eq!(ok("video/mp4", 16 * MB, false), Ok(MediaKind::Video));
         assert_eq!(ok("video/3gpp", 1, false), Ok(MediaKind::Video));
         assert!(check_outbound("video/mp4", 16 * MB + 1, false).is_err());
-        for a in ["audio/aac", "audio/amr", "audio/mpeg", "audio/mp4", "audio/ogg; codecs=opus"] {
+        for a in [
+            "audio/aac",
+            "audio/amr",
+            "audio/mpeg",
+            "audio/mp4",
+            "audio/ogg; codecs=opus",
+        ] {
             assert_eq!(ok(a, 16 * MB, false), Ok(MediaKind::Audio), "{a}");
             assert!(check_outbound(a, 16 * MB + 1, false).is_err(), "{a}");
         }
@@ -622,24 +647,45 @@ mod tests {
         assert!(check_outbound("image/webp", 100 * KB + 1, false).is_err());
         assert_eq!(ok("image/webp", 500 * KB, true), Ok(MediaKind::Sticker));
         assert!(check_outbound("image/webp", 500 * KB + 1, true).is_err());
-        assert_eq!(ok("application/pdf", 100 * MB, false), Ok(MediaKind::Document));
+        assert_eq!(
+            ok("application/pdf", 100 * MB, false),
+            Ok(MediaKind::Document)
+        );
         assert!(check_outbound("application/pdf", 100 * MB + 1, false).is_err());
-        for bad in ["image/gif", "application/zip", "text/html", "", "video/quicktime"] {
-            assert!(matches!(
-                check_outbound(bad, 10, false),
-                Err(AttachmentError::UnsupportedType { .. })
-            ), "{bad}");
+        for bad in [
+            "image/gif",
+            "application/zip",
+            "text/html",
+            "",
+            "video/quicktime",
+        ] {
+            assert!(
+                matches!(
+                    check_outbound(bad, 10, false),
+                    Err(AttachmentError::UnsupportedType { .. })
+                ),
+                "{bad}"
+            );
         }
-        assert_eq!(check_outbound("text/plain", 0, false), Err(AttachmentError::Empty));
+        assert_eq!(
+            check_outbound("text/plain", 0, false),
+            Err(AttachmentError::Empty)
+        );
     }
 
     #[test]
     fn errors_name_the_limit() {
-        let e = check_outbound("image/png", 6 * MB, false).unwrap_err().to_string();
+        let e = check_outbound("image/png", 6 * MB, false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("5 MB") && e.contains("image"), "{e}");
-        let e = check_outbound("image/webp", 200 * KB, false).unwrap_err().to_string();
+        let e = check_outbound("image/webp", 200 * KB, false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("100 KB"), "{e}");
-        let e = check_outbound("application/x-msdownload", 1, false).unwrap_err().to_string();
+        let e = check_outbound("application/x-msdownload", 1, false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("application/x-msdownload"), "{e}");
     }
 
@@ -668,9 +714,18 @@ mod tests {
             &sig,
             now + time::Duration::seconds(11)
         ));
-        assert!(!UrlSigner::new(b"other").verify(AccountId(1), 42_000, now.unix_timestamp() + 10, &sig, now));
+        assert!(!UrlSigner::new(b"other").verify(
+            AccountId(1),
+            42_000,
+            now.unix_timestamp() + 10,
+            &sig,
+            now
+        ));
         let url = s.url("http://h", AccountId(1), 42_000, now);
-        assert!(url.starts_with("http://h/api/v2/attachments/42000?account=1&expires="), "{url}");
+        assert!(
+            url.starts_with("http://h/api/v2/attachments/42000?account=1&expires="),
+            "{url}"
+        );
     }
 
     #[test]
@@ -679,7 +734,10 @@ mod tests {
         assert!(sha256_matches(&hex::encode(d), &d));
         assert!(sha256_matches(&hex::encode(d).to_uppercase(), &d));
         use base64::Engine;
-        assert!(sha256_matches(&base64::engine::general_purpose::STANDARD.encode(d), &d));
+        assert!(sha256_matches(
+            &base64::engine::general_purpose::STANDARD.encode(d),
+            &d
+        ));
         assert!(!sha256_matches("00", &d));
     }
 }

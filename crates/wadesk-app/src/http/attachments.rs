@@ -191,7 +191,10 @@ pub(super) async fn download(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
     Ok(response)
 }
 
@@ -219,7 +222,11 @@ pub(super) async fn retry(
     } else {
         m
     };
-    tracing::info!(attachment = id, state = m.state.as_str(), "media download retry requested");
+    tracing::info!(
+        attachment = id,
+        state = m.state.as_str(),
+        "media download retry requested"
+    );
     Ok(Json(json!({
         "id": attachment_id(m.item.entry_id, m.item.attachment_index),
         "whatsapp_media_status": m.state.as_str(),

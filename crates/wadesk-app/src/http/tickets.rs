@@ -263,7 +263,10 @@ pub(super) async fn list(
         .store
         .list_tickets(caller.account.id, &filter, page)
         .await?;
-    let items: Vec<Value> = rows.iter().map(|t| ticket_json(t, None, &Render::new(&app))).collect();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|t| ticket_json(t, None, &Render::new(&app)))
+        .collect();
     Ok(with_next_link("/api/v2/tickets", page, items))
 }
 
@@ -461,7 +464,11 @@ pub(super) async fn update(
     tx.commit().await?;
     let entries = app.store.entries(caller.account.id, id).await?;
     let (description, _) = split_description(entries);
-    Ok(Json(ticket_json(&t, description.as_ref(), &Render::new(&app))))
+    Ok(Json(ticket_json(
+        &t,
+        description.as_ref(),
+        &Render::new(&app),
+    )))
 }
 
 async fn set_deleted(

@@ -12,7 +12,9 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use wa_sim::{CustomerContent, CustomerMessage, MediaFault, SimConfig, SimHandle, SimNumber, Simulator};
+use wa_sim::{
+    CustomerContent, CustomerMessage, MediaFault, SimConfig, SimHandle, SimNumber, Simulator,
+};
 
 use crate::harness::{Backend, SECRET, TestApp, on_both};
 
@@ -28,12 +30,8 @@ async fn setup(backend: Backend) -> (TestApp, SimHandle) {
     })
     .await
     .expect("sim");
-    let app = TestApp::start_with_vars(
-        backend,
-        true,
-        &[("WADESK_GRAPH_BASE_URL", sim.base_url())],
-    )
-    .await;
+    let app =
+        TestApp::start_with_vars(backend, true, &[("WADESK_GRAPH_BASE_URL", sim.base_url())]).await;
     sim.set_webhook_url(Some(app.url("/webhooks/whatsapp")));
     app.connect_number(PNID).await;
     (app, sim)
@@ -53,12 +51,19 @@ fn fixture(name: &str) -> (String, Value) {
 
 /// Distinct bytes of every value for each file.
 fn file_bytes(seed: u8, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect()
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
 }
 
 /// Sends a media message as the customer: the file is put in the simulator under a new media
 /// id and the fixture's object is sent with that id and the file's sha256.
-async fn send_media(sim: &SimHandle, kind: &str, mut object: Value, bytes: &[u8]) -> (String, Value) {
+async fn send_media(
+    sim: &SimHandle,
+    kind: &str,
+    mut object: Value,
+    bytes: &[u8],
+) -> (String, Value) {
     let mime = object["mime_type"].as_str().expect("mime").to_owned();
     let media_id = sim.put_media(PNID, bytes::Bytes::copy_from_slice(bytes), &mime);
     object["id"] = json!(media_id);
@@ -104,7 +109,11 @@ async fn attachments(app: &TestApp) -> Vec<Value> {
             .await
             .expect("json");
         out.extend(full["attachments"].as_array().cloned().unwrap_or_default());
-        for c in full["conversations"].as_array().cloned().unwrap_or_default() {
+        for c in full["conversations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
             out.extend(c["attachments"].as_array().cloned().unwrap_or_default());
         }
     }
@@ -205,9 +214,18 @@ async fn every_inbound_media_type_is_served_back_byte_identical(backend: Backend
         let resp = open(&app, url).await;
         assert_eq!(resp.status(), 200, "{name}");
         assert_eq!(resp.headers()["content-type"], mime.as_str(), "{name}");
-        let disposition = resp.headers()["content-disposition"].to_str().expect("ascii");
-        assert!(disposition.starts_with("attachment; filename=\""), "{disposition}");
-        assert_eq!(resp.bytes().await.expect("bytes").as_ref(), bytes.as_slice(), "{name}");
+        let disposition = resp.headers()["content-disposition"]
+            .to_str()
+            .expect("ascii");
+        assert!(
+            disposition.starts_with("attachment; filename=\""),
+            "{disposition}"
+        );
+        assert_eq!(
+            resp.bytes().await.expect("bytes").as_ref(),
+            bytes.as_slice(),
+            "{name}"
+        );
         // With the API key instead of a signature.
         let resp = app
             .api(Method::GET, &format!("/attachments/{}", a["id"]))
@@ -215,13 +233,20 @@ async fn every_inbound_media_type_is_served_back_byte_identical(backend: Backend
             .await
             .expect("get");
         assert_eq!(resp.status(), 200, "{name}");
-        assert_eq!(resp.bytes().await.expect("bytes").as_ref(), bytes.as_slice(), "{name}");
+        assert_eq!(
+            resp.bytes().await.expect("bytes").as_ref(),
+            bytes.as_slice(),
+            "{name}"
+        );
         assert_eq!(metadata_requests(&sim, media_id), 1, "{name}");
     }
     // The document keeps its file name.
     let doc = wait_for(&app, &sent[4].1, &["done"]).await;
     let resp = open(&app, doc["attachment_url"].as_str().expect("url")).await;
-    let expected_name = fixture("document").1["filename"].as_str().expect("filename").to_owned();
+    let expected_name = fixture("document").1["filename"]
+        .as_str()
+        .expect("filename")
+        .to_owned();
     assert!(
         resp.headers()["content-disposition"]
             .to_str()
@@ -239,7 +264,11 @@ async fn every_inbound_media_type_is_served_back_byte_identical(backend: Backend
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(metadata_requests(&sim, first_media), 1);
     assert_eq!(
-        attachments(&app).await.iter().filter(|a| a["whatsapp_media_id"] == first_media.as_str()).count(),
+        attachments(&app)
+            .await
+            .iter()
+            .filter(|a| a["whatsapp_media_id"] == first_media.as_str())
+            .count(),
         1
     );
 
@@ -296,7 +325,10 @@ async fn checksum_mismatch_expired_url_and_not_found_are_handled(backend: Backen
         phone_number_id: PNID.into(),
         from: CUSTOMER.into(),
         name: "Sheena".into(),
-        content: CustomerContent::Raw { type_name: kind.clone(), body: o },
+        content: CustomerContent::Raw {
+            type_name: kind.clone(),
+            body: o,
+        },
         reply_to: None,
         timestamp: None,
     })
@@ -304,9 +336,16 @@ async fn checksum_mismatch_expired_url_and_not_found_are_handled(backend: Backen
     .expect("send");
     let a = wait_for(&app, &expired_id, &["done", "failed"]).await;
     assert_eq!(a["whatsapp_media_status"], "done", "{a}");
-    assert_eq!(metadata_requests(&sim, &expired_id), 2, "a fresh URL was asked for");
+    assert_eq!(
+        metadata_requests(&sim, &expired_id),
+        2,
+        "a fresh URL was asked for"
+    );
     let resp = open(&app, a["attachment_url"].as_str().expect("url")).await;
-    assert_eq!(resp.bytes().await.expect("bytes").as_ref(), expired.as_slice());
+    assert_eq!(
+        resp.bytes().await.expect("bytes").as_ref(),
+        expired.as_slice()
+    );
 
     // Meta's CDN answers 404 even for a fresh URL: failed at once, visible, retryable.
     let gone = file_bytes(2, 5000);
@@ -320,7 +359,10 @@ async fn checksum_mismatch_expired_url_and_not_found_are_handled(backend: Backen
             phone_number_id: PNID.into(),
             from: CUSTOMER.into(),
             name: "Sheena".into(),
-            content: CustomerContent::Raw { type_name: kind.clone(), body: o },
+            content: CustomerContent::Raw {
+                type_name: kind.clone(),
+                body: o,
+            },
             reply_to: None,
             timestamp: None,
         })
@@ -330,9 +372,18 @@ async fn checksum_mismatch_expired_url_and_not_found_are_handled(backend: Backen
     };
     let a = wait_for(&app, &gone_id, &["failed", "done"]).await;
     assert_eq!(a["whatsapp_media_status"], "failed", "{a}");
-    assert!(a["whatsapp_media_error"].as_str().is_some_and(|e| e.contains("404")), "{a}");
+    assert!(
+        a["whatsapp_media_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("404")),
+        "{a}"
+    );
     assert_eq!(a["attachment_url"], Value::Null);
-    assert_eq!(metadata_requests(&sim, &gone_id), 2, "tried once with a fresh URL");
+    assert_eq!(
+        metadata_requests(&sim, &gone_id),
+        2,
+        "tried once with a fresh URL"
+    );
     let id = a["id"].as_i64().expect("id");
     let resp = app
         .api(Method::GET, &format!("/attachments/{id}"))
@@ -366,7 +417,10 @@ async fn checksum_mismatch_expired_url_and_not_found_are_handled(backend: Backen
         phone_number_id: PNID.into(),
         from: CUSTOMER.into(),
         name: "Sheena".into(),
-        content: CustomerContent::Raw { type_name: kind.clone(), body: o },
+        content: CustomerContent::Raw {
+            type_name: kind.clone(),
+            body: o,
+        },
         reply_to: None,
         timestamp: None,
     })
@@ -375,10 +429,16 @@ async fn checksum_mismatch_expired_url_and_not_found_are_handled(backend: Backen
     let a = wait_for(&app, &bad_id, &["failed", "done"]).await;
     assert_eq!(a["whatsapp_media_status"], "failed", "{a}");
     assert!(
-        a["whatsapp_media_error"].as_str().is_some_and(|e| e.contains("sha256 mismatch")),
+        a["whatsapp_media_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("sha256 mismatch")),
         "{a}"
     );
-    assert_eq!(metadata_requests(&sim, &bad_id), 3, "three attempts, then given up");
+    assert_eq!(
+        metadata_requests(&sim, &bad_id),
+        3,
+        "three attempts, then given up"
+    );
     sim.set_media_fault(&bad_id, None);
     let id = a["id"].as_i64().expect("id");
     let resp = app

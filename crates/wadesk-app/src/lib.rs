@@ -182,12 +182,14 @@ impl Wadesk {
         Arc::new(blob::FsBlobStore::new(self.config.data_dir.join("blobs")))
     }
 
-    /// The Graph API client for the configured base URL and version.
-    pub fn graph_client(&self) -> wa_client::graph::GraphClient {
-        let config = wa_client::graph::GraphConfig::new(
+    /// The Graph API client of the media job: the configured base URL and version, and a
+    /// request timeout long enough for a 100 MB file yet inside the download URL's 5 minutes.
+    pub fn media_graph_client(&self) -> wa_client::graph::GraphClient {
+        let mut config = wa_client::graph::GraphConfig::new(
             self.config.graph_base_url.clone(),
             self.config.graph_api_version.clone(),
         );
+        config.timeout = media::DOWNLOAD_TIMEOUT;
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()
@@ -223,7 +225,7 @@ impl Wadesk {
             tokio::spawn(media::run_media(
                 self.store.clone(),
                 self.clock.clone(),
-                self.graph_client(),
+                self.media_graph_client(),
                 self.blob_store(),
                 media::MediaSettings::new(role),
                 shutdown.clone(),

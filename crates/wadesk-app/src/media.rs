@@ -39,6 +39,8 @@ use crate::{
 
 /// Attachments per entry that the id scheme (`entry × 1000 + position`) can address.
 pub const MAX_ATTACHMENTS_PER_ENTRY: u32 = 1000;
+/// The longest one Graph request of the media job may take (metadata, or a whole file).
+pub const DOWNLOAD_TIMEOUT: StdDuration = StdDuration::from_secs(240);
 /// How long a signed attachment URL stays valid.
 pub const ATTACHMENT_URL_TTL: time::Duration = time::Duration::hours(1);
 
@@ -256,7 +258,8 @@ impl MediaSettings {
     pub fn new(role: &str) -> Self {
         Self {
             worker_id: format!("{}-media", crate::jobs::InboxSettings::new(role).worker_id),
-            lease: time::Duration::minutes(5),
+            // Two requests of at most DOWNLOAD_TIMEOUT each, then the blob write.
+            lease: time::Duration::minutes(10),
             batch: 8,
             poll: StdDuration::from_millis(200),
             max_attempts: 10,
@@ -726,6 +729,71 @@ mod tests {
             url.starts_with("http://h/api/v2/attachments/42000?account=1&expires="),
             "{url}"
         );
+    }
+
+    #[test]
+    fn failures_are_classified_by_meta_code_and_status() {
+        let api = |status: u16, code: i64, message: &str| {
+            GraphClientError::Api(Box::new(
+                wa_client::graph::GraphError::from_json(
+                    status,
+                    &json!({"error": {"message": message, "type": "OAuthException", "code": code}}),
+                )
+                .unwrap(),
+            ))
+        };
+        let is = |f: Failure| match f {
+            Failure::Transient(_) => "transient",
+            Failure::Checksum(_) => "checksum",
+            Failure::Final(_) => "final",
+        };
+        let http = |status: u16| GraphClientError::Http {
+            status,
+            body: String::new(),
+        };
+        assert_eq!(is(classify("x", &http(500))), "transient");
+        assert_eq!(is(classify("x", &http(503))), "transient");
+        assert_eq!(is(classify("x", &http(404))), "final");
+        assert_eq!(is(classify("x", &http(401))), "final");
+        assert_eq!(
+            is(classify("x", &api(400, 130429, "(#130429) Rate limit hit"))),
+            "transient"
+        );
+        assert_eq!(
+            is(classify(
+                "x",
+                &api(500, 2, "Service temporarily unavailable")
+            )),
+            "transient"
+        );
+        assert_eq!(
+            is(classify(
+                "x",
+                &api(
+                    400,
+                    100,
+                    "Unsupported get request. Object with ID '1' does not exist"
+                )
+            )),
+            "final"
+        );
+        assert_eq!(
+            is(classify("x", &api(401, 190, "Invalid OAuth access token"))),
+            "final"
+        );
+        assert!(matches!(
+            classify("x", &http(404)),
+            Failure::Final(e) if e.contains("404")
+        ));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff(1), time::Duration::seconds(2));
+        assert_eq!(backoff(2), time::Duration::seconds(4));
+        assert_eq!(backoff(9), time::Duration::seconds(512));
+        assert_eq!(backoff(10), time::Duration::seconds(600));
+        assert_eq!(backoff(40), time::Duration::seconds(600));
     }
 
     #[test]

@@ -240,6 +240,43 @@ async fn every_inbound_media_type_is_served_back_byte_identical(backend: Backend
         );
         assert_eq!(metadata_requests(&sim, media_id), 1, "{name}");
     }
+    // The first message's file is on the ticket (its description), the others on their
+    // conversations, as in Freshdesk.
+    let tickets: Vec<Value> = app
+        .api(Method::GET, "/tickets")
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(tickets.len(), 1);
+    let full: Value = app
+        .api(
+            Method::GET,
+            &format!("/tickets/{}?include=conversations", tickets[0]["id"]),
+        )
+        .send()
+        .await
+        .expect("show")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(full["attachments"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        full["attachments"][0]["whatsapp_media_id"],
+        sent[0].1.as_str()
+    );
+    let conversations = full["conversations"].as_array().expect("conversations");
+    assert_eq!(conversations.len(), sent.len() - 1);
+    for (c, (name, media_id, ..)) in conversations.iter().zip(&sent[1..]) {
+        assert_eq!(
+            c["attachments"][0]["whatsapp_media_id"],
+            media_id.as_str(),
+            "{name}"
+        );
+    }
+
     // The document keeps its file name.
     let doc = wait_for(&app, &sent[4].1, &["done"]).await;
     let resp = open(&app, doc["attachment_url"].as_str().expect("url")).await;

@@ -6,89 +6,18 @@ use std::fmt;
 use ticketing_core::{AgentId, NumberId};
 use time::Duration;
 
-/// Ticket priority, Freshdesk's 1 Low … 4 Urgent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Priority {
-    /// 1.
-    Low = 1,
-    /// 2.
-    Medium = 2,
-    /// 3.
-    High = 3,
-    /// 4.
-    Urgent = 4,
+pub use ticketing_core::{GroupId, Priority, SourceCode as Source, StatusCode as Status};
+
+/// Index of a priority in a four-element table, lowest first.
+fn priority_index(p: Priority) -> usize {
+    (p.code() - 1) as usize
 }
-
-impl Priority {
-    /// All priorities, lowest first.
-    pub const ALL: [Priority; 4] = [
-        Priority::Low,
-        Priority::Medium,
-        Priority::High,
-        Priority::Urgent,
-    ];
-
-    /// From Freshdesk's number.
-    pub fn from_number(n: i64) -> Option<Self> {
-        match n {
-            1 => Some(Priority::Low),
-            2 => Some(Priority::Medium),
-            3 => Some(Priority::High),
-            4 => Some(Priority::Urgent),
-            _ => None,
-        }
-    }
-
-    /// Freshdesk's number.
-    pub fn number(self) -> i64 {
-        self as i64
-    }
-
-    fn index(self) -> usize {
-        self as usize - 1
-    }
-}
-
-/// A ticket status id (2 Open, 3 Pending, 4 Resolved, 5 Closed; custom statuses above 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Status(pub i64);
-
-impl Status {
-    /// Open.
-    pub const OPEN: Status = Status(2);
-    /// Pending: stops the SLA clock by default.
-    pub const PENDING: Status = Status(3);
-    /// Resolved: completes the resolution target.
-    pub const RESOLVED: Status = Status(4);
-    /// Closed: completes the resolution target.
-    pub const CLOSED: Status = Status(5);
-
-    /// Whether the status is Resolved or Closed.
-    pub fn is_resolved(self) -> bool {
-        self == Status::RESOLVED || self == Status::CLOSED
-    }
-}
-
-/// A ticket source (1 Email, 2 Portal, 3 Phone, 7 Chat, …, 13 WhatsApp).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Source(pub i64);
-
-impl Source {
-    /// WhatsApp, wadesk's source number.
-    pub const WHATSAPP: Source = Source(13);
-}
-
-/// A group id. (ticketing-core has no group id yet; merge with it when it does.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct GroupId(pub i64);
 
 /// A company id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CompanyId(pub i64);
 
-/// A policy id, as the caller stores it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct PolicyId(pub i64);
+pub use ticketing_core::SlaPolicyId as PolicyId;
 
 /// The three SLA targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -217,7 +146,7 @@ pub struct SlaTargets(pub [PriorityTarget; 4]);
 impl SlaTargets {
     /// The target for `p`.
     pub fn get(&self, p: Priority) -> &PriorityTarget {
-        &self.0[p.index()]
+        &self.0[priority_index(p)]
     }
 }
 

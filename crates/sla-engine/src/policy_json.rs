@@ -72,7 +72,7 @@ fn parse_conditions(path: &str, v: &Value) -> Result<Conditions, SlaError> {
                 c.priorities = int_list(&f, val)?
                     .into_iter()
                     .map(|n| {
-                        Priority::from_number(n).ok_or_else(|| {
+                        Priority::from_code(n).ok_or_else(|| {
                             SlaError::invalid(
                                 &f,
                                 ErrorCode::InvalidList,
@@ -418,7 +418,7 @@ pub fn policy_to_freshdesk_json(p: &SlaPolicy) -> Value {
     );
     put(
         "priorities",
-        json!(c.priorities.iter().map(|s| s.number()).collect::<Vec<_>>()),
+        json!(c.priorities.iter().map(|s| s.code()).collect::<Vec<_>>()),
         c.priorities.is_empty(),
     );
     put(
@@ -459,10 +459,10 @@ pub fn policy_to_freshdesk_json(p: &SlaPolicy) -> Value {
     );
 
     let mut targets = serde_json::Map::new();
-    for pr in Priority::ALL {
+    for &pr in Priority::ALL {
         let t = p.targets.get(pr);
         targets.insert(
-            format!("priority_{}", pr.number()),
+            format!("priority_{}", pr.code()),
             json!({
                 "respond_within": t.respond_within.seconds(),
                 "next_respond_within": t.next_respond_within.map(|d| d.seconds()),

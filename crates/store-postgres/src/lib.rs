@@ -31,6 +31,7 @@
 
 mod convert;
 mod media;
+mod settings;
 mod tickets;
 
 use async_trait::async_trait;

@@ -22,6 +22,7 @@
 
 mod convert;
 mod media;
+mod settings;
 mod tickets;
 
 use async_trait::async_trait;

@@ -24,6 +24,7 @@
 
 pub mod checks;
 pub mod media;
+pub mod settings;
 pub mod tickets;
 
 use std::future::Future;
@@ -103,12 +104,24 @@ macro_rules! conformance_tests {
             media_claims_are_disjoint_under_concurrency,
             url_signing_key_is_stored_once,
         );
+        $crate::conformance_tests!(@settings $harness;
+            settings_documents_round_trip_order_and_scope,
+            settings_unique_key_admits_one_under_race,
+        );
     };
     (@media $harness:ty; $($check:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $check() {
                 $crate::run_check::<$harness, _, _>(stringify!($check), $crate::media::$check).await;
+            }
+        )*
+    };
+    (@settings $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::settings::$check).await;
             }
         )*
     };

@@ -9,11 +9,13 @@
 
 mod error;
 mod media;
+mod settings;
 mod tickets;
 mod types;
 
 pub use error::{StoreError, StoreResult};
 pub use media::*;
+pub use settings::*;
 pub use tickets::*;
 pub use types::*;
 
@@ -24,7 +26,9 @@ use time::{Duration, OffsetDateTime};
 /// Everything wadesk persists. Implementations must be safe to share between tasks and, for
 /// PostgreSQL, between processes: every method is atomic on its own.
 #[async_trait]
-pub trait Store: TicketStore + MediaStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store:
+    TicketStore + MediaStore + SettingsStore + Send + Sync + std::fmt::Debug + 'static
+{
     // ---------------------------------------------------------------- webhook inbox
 
     /// Stores a batch of raw webhook bodies durably, in one transaction (one commit, one flush),

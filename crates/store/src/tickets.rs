@@ -206,6 +206,30 @@ pub struct EntryRow {
     pub fields: EntryFields,
 }
 
+/// One automation run on a ticket, for its execution log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAutomationLog {
+    /// The automation type (1 creation, 4 updates, 3 time triggers).
+    pub rule_type: i64,
+    /// What started the run (`ticket_created`, `ticket_updated`, `time_sweep`).
+    pub trigger: String,
+    /// The run's explanation: every rule with its outcome, conditions and actions (JSON).
+    pub run: serde_json::Value,
+    /// When it ran.
+    pub created_at: OffsetDateTime,
+}
+
+/// A stored automation run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutomationLogRow {
+    /// Its id.
+    pub id: i64,
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// What ran.
+    pub log: NewAutomationLog,
+}
+
 /// One transaction over the tickets tables, scoped to one account. Dropping it without
 /// [`TicketTx::commit`] rolls everything back.
 #[async_trait]
@@ -282,6 +306,13 @@ pub trait TicketTx: Send + std::fmt::Debug {
         now: OffsetDateTime,
     ) -> StoreResult<u64>;
 
+    /// Appends to a ticket's automation execution log (which rules ran, which actions did what).
+    async fn insert_automation_log(
+        &mut self,
+        ticket: TicketId,
+        entry: &NewAutomationLog,
+    ) -> StoreResult<()>;
+
     /// Commits.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
@@ -327,6 +358,13 @@ pub trait TicketStore: Send + Sync {
 
     /// A ticket's entries, by (created_at, id).
     async fn entries(&self, account: AccountId, ticket: TicketId) -> StoreResult<Vec<EntryRow>>;
+
+    /// A ticket's automation execution log, oldest first.
+    async fn automation_log(
+        &self,
+        account: AccountId,
+        ticket: TicketId,
+    ) -> StoreResult<Vec<AutomationLogRow>>;
 
     /// Changes a number's threading interval; applies to the next message processed.
     async fn set_threading_interval(

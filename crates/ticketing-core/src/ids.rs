@@ -52,3 +52,19 @@ id_type!(
     /// A ticket.
     TicketId
 );
+id_type!(
+    /// A group of agents of one account (tickets are routed to groups).
+    GroupId
+);
+id_type!(
+    /// An automation rule.
+    RuleId
+);
+id_type!(
+    /// An SLA policy.
+    SlaPolicyId
+);
+id_type!(
+    /// A business-hours calendar.
+    BusinessHoursId
+);

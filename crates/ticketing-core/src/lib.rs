@@ -28,6 +28,9 @@ pub use contact::{
     Bsuid, ContactIdentity, E164, PhoneError, WaId, canonicalize_phone, lookup_variants,
 };
 pub use conversation::{EventKind, EventPlan, InboundEvent, Thread, Wamid};
-pub use ids::{AccountId, AgentId, ContactId, NumberId, TicketId};
+pub use ids::{
+    AccountId, AgentId, BusinessHoursId, ContactId, GroupId, NumberId, RuleId, SlaPolicyId,
+    TicketId,
+};
 pub use threading::{LatestTicket, ThreadDecision, decide_thread};
-pub use ticket::{Priority, Source, Status, UnknownCode};
+pub use ticket::{Priority, Source, SourceCode, Status, StatusCode, UnknownCode};

@@ -39,6 +39,13 @@ macro_rules! int_enum {
             }
         }
 
+        impl $name {
+            /// The variant with Freshdesk's number `code`, if any.
+            pub fn from_code(code: i64) -> Option<Self> {
+                Self::try_from(code).ok()
+            }
+        }
+
         impl TryFrom<i64> for $name {
             type Error = UnknownCode;
             fn try_from(v: i64) -> Result<Self, Self::Error> {
@@ -140,6 +147,73 @@ int_enum!(
         WhatsApp = 13,
     }
 );
+
+/// A status as the SLA and rule engines see it: Freshdesk's numbers 2 to 5 and, above them, the
+/// custom statuses an account may define. [`Status`] is the closed set wadesk's tickets use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct StatusCode(pub i64);
+
+impl StatusCode {
+    /// 2 Open.
+    pub const OPEN: StatusCode = StatusCode(2);
+    /// 3 Pending: stops the SLA clock by default.
+    pub const PENDING: StatusCode = StatusCode(3);
+    /// 4 Resolved: completes the resolution target.
+    pub const RESOLVED: StatusCode = StatusCode(4);
+    /// 5 Closed: completes the resolution target.
+    pub const CLOSED: StatusCode = StatusCode(5);
+
+    /// Valid status numbers are 2 and above.
+    pub fn is_valid(self) -> bool {
+        self.0 >= 2
+    }
+
+    /// Whether the status is Resolved or Closed.
+    pub fn is_resolved(self) -> bool {
+        self == StatusCode::RESOLVED || self == StatusCode::CLOSED
+    }
+}
+
+impl From<Status> for StatusCode {
+    fn from(s: Status) -> Self {
+        StatusCode(s.code())
+    }
+}
+
+/// A source as the SLA and rule engines see it: Freshdesk's numbers 1 to 12 and wadesk's 13
+/// (WhatsApp). [`Source`] is the same set as an enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SourceCode(pub i64);
+
+impl SourceCode {
+    /// 1 Email.
+    pub const EMAIL: SourceCode = SourceCode(1);
+    /// 2 Portal.
+    pub const PORTAL: SourceCode = SourceCode(2);
+    /// 3 Phone.
+    pub const PHONE: SourceCode = SourceCode(3);
+    /// 7 Chat.
+    pub const CHAT: SourceCode = SourceCode(7);
+    /// 9 Feedback widget.
+    pub const FEEDBACK_WIDGET: SourceCode = SourceCode(9);
+    /// 10 Outbound email.
+    pub const OUTBOUND_EMAIL: SourceCode = SourceCode(10);
+    /// 13 WhatsApp.
+    pub const WHATSAPP: SourceCode = SourceCode(13);
+
+    /// Whether the number is a known source (1 to 13).
+    pub fn is_valid(self) -> bool {
+        Source::try_from(self.0).is_ok()
+    }
+}
+
+impl From<Source> for SourceCode {
+    fn from(s: Source) -> Self {
+        SourceCode(s.code())
+    }
+}
 
 #[cfg(test)]
 mod tests {

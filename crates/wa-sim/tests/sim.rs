@@ -543,24 +543,29 @@ async fn media_limits_and_profile_limits() {
     );
 }
 
-/// An unmodified pywa client against the simulator (`scripts/pywa_smoke.py`). Needs `python3` with `pip install
-/// pywa`; run with `cargo test -p wa-sim -- --ignored pywa`. Skips (passes) when pywa is not installed.
+/// An unmodified pywa client against the simulator (`scripts/pywa_smoke.py`). Needs a Python with `pip install
+/// pywa` (`WADESK_TEST_PYTHON`, default `python3`); run with `cargo test -p wa-sim -- --ignored pywa`. Skips (passes,
+/// saying so) when pywa is not installed, unless `WADESK_REQUIRE_CLIENTS=1`, as `.ci/run` sets it.
 #[tokio::test]
 #[ignore = "needs python3 and pywa"]
 async fn pywa_sends_text_reply_reaction_media_and_mark_as_read() {
+    let required = std::env::var("WADESK_REQUIRE_CLIENTS").is_ok_and(|v| v == "1");
+    let python = std::env::var("WADESK_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
     let sim = Simulator::start(SimConfig::default()).await.unwrap();
     let script = format!("{}/scripts/pywa_smoke.py", env!("CARGO_MANIFEST_DIR"));
-    let output = tokio::process::Command::new("python3")
+    let output = tokio::process::Command::new(&python)
         .arg(&script)
         .env("WA_SIM_URL", sim.base_url())
         .output()
         .await;
     let Ok(output) = output else {
-        eprintln!("python3 not available: skipped");
+        assert!(!required, "{python} is not available");
+        eprintln!("{python} not available: skipped");
         return;
     };
     let stdout = String::from_utf8_lossy(&output.stdout);
     if output.status.code() == Some(77) {
+        assert!(!required, "pywa is not installed for {python}: {stdout}");
         eprintln!("{stdout}");
         return;
     }

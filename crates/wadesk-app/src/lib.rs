@@ -5,6 +5,7 @@
 //! (`ticketing-core`, `sla-engine`, `rules-engine`, `billing-model`) know neither. Embed wadesk in
 //! your own program with [`Wadesk::open`] and [`Wadesk::serve`], or run `wadesk-server`.
 
+pub mod automation;
 pub mod blob;
 pub mod cli;
 pub mod clock;

@@ -164,6 +164,13 @@ pub async fn apply_event(
                 .into_iter()
                 .find(|n| n.id == number_id)
                 .ok_or_else(|| invalid("the number is no longer connected"))?;
+            // Creation rules are read before the transaction too, and only for new messages.
+            let creation = match &inbound {
+                Some(i) if matches!(i.kind, ticketing_core::EventKind::Message(_)) => {
+                    crate::automation::CreationRules::load(store, account).await?
+                }
+                _ => None,
+            };
             let mut tx = store.begin_tickets(account).await?;
             if !tx
                 .mark_event(event.id, EventOutcome::Applied, None, now)
@@ -189,6 +196,7 @@ pub async fn apply_event(
                             number_id,
                             number.threading_interval,
                             entry,
+                            creation.as_ref(),
                             now,
                         )
                         .await?;
@@ -253,7 +261,7 @@ pub async fn apply_event(
 
 /// The domain entry stored with a row; for rows written without one (an outgoing reply
 /// stored by another job), one rebuilt from the row's columns.
-fn domain_entry(row: &store::EntryRow) -> Result<Entry, ApplyError> {
+pub(crate) fn domain_entry(row: &store::EntryRow) -> Result<Entry, ApplyError> {
     if let Ok(e) = serde_json::from_value::<Entry>(row.fields.data.clone()) {
         return Ok(e);
     }
@@ -466,6 +474,7 @@ async fn add_entry(
     number: NumberId,
     interval: ticketing_core::ThreadingInterval,
     entry: Entry,
+    creation: Option<&crate::automation::CreationRules>,
     now: OffsetDateTime,
 ) -> Result<(), ApplyError> {
     if tx.find_entry(number, entry.wamid.as_str()).await?.is_some() {
@@ -518,7 +527,7 @@ async fn add_entry(
         }
         ThreadDecision::NewTicket => {
             let nt = new_ticket(&entry.content, &sender, entry.at);
-            let ticket = tx
+            let mut ticket = tx
                 .insert_ticket(&TicketFields {
                     number_id: Some(number),
                     requester_id: contact.id,
@@ -539,6 +548,10 @@ async fn add_entry(
             let row = tx.insert_entry(ticket.id, Some(number), &fields).await?;
             // media: queue the downloads in this same transaction.
             crate::media::enqueue_entry_media(tx, &row, now).await?;
+            if let Some(rules) = creation {
+                crate::automation::on_ticket_created(tx, rules, &mut ticket, &entry, contact, now)
+                    .await?;
+            }
         }
     }
     Ok(())

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Transaction};
 use store::{
-    ContactFields, ContactLookup, ContactRow, EntryFields, EntryId, EntryRow, Event, EventId,
+    AutomationLogRow, NewAutomationLog, ContactFields, ContactLookup, ContactRow, EntryFields, EntryId, EntryRow, Event, EventId,
     EventOutcome, Page, StoreError, StoreResult, TicketFields, TicketFilter, TicketRow,
     TicketStore, TicketTx,
 };
@@ -468,6 +468,30 @@ impl TicketTx for Tx {
         crate::media::enqueue(&mut self.tx, self.account, items, now).await
     }
 
+    async fn insert_automation_log(
+        &mut self,
+        ticket: TicketId,
+        log: &NewAutomationLog,
+    ) -> StoreResult<()> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO automation_log (account_id, ticket_id, rule_type, trigger_kind, run, created_at) \
+             VALUES (",
+        );
+        let mut sep = qb.separated(", ");
+        sep.push_bind(self.account.0)
+            .push_bind(ticket.0)
+            .push_bind(log.rule_type)
+            .push_bind(log.trigger.clone())
+            .push_bind(to_json(&log.run)?)
+            .push_bind(millis(log.created_at));
+        qb.push(")");
+        qb.build()
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await.map_err(db_err)
     }
@@ -610,6 +634,40 @@ impl TicketStore for AdapterStore {
             .await
             .map_err(db_err)?;
         collect(rows, entry)
+    }
+
+    async fn automation_log(
+        &self,
+        account: AccountId,
+        ticket: TicketId,
+    ) -> StoreResult<Vec<AutomationLogRow>> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT id, ticket_id, rule_type, trigger_kind, run, created_at FROM automation_log \
+             WHERE account_id = ",
+        );
+        qb.push_bind(account.0)
+            .push(" AND ticket_id = ")
+            .push_bind(ticket.0)
+            .push(" ORDER BY id");
+        let rows = qb
+            .build()
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                Ok(AutomationLogRow {
+                    id: col(row, "id")?,
+                    ticket_id: TicketId(col(row, "ticket_id")?),
+                    log: NewAutomationLog {
+                        rule_type: col(row, "rule_type")?,
+                        trigger: col(row, "trigger_kind")?,
+                        run: json_col(row, "run")?,
+                        created_at: instant(col(row, "created_at")?)?,
+                    },
+                })
+            })
+            .collect()
     }
 
     async fn set_threading_interval(

@@ -340,6 +340,14 @@ pub(super) fn rfc3339(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// A positive integer id from a path segment; anything else is 404, as for an unknown id.
+pub(super) fn path_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(ApiError::not_found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,10 +2,12 @@
 
 mod api;
 mod attachments;
+pub mod automations;
 mod contacts;
 mod deliveries;
 mod numbers;
 mod ops;
+pub mod sla;
 mod tickets;
 mod webhook;
 
@@ -85,6 +87,41 @@ pub fn router(state: AppState) -> Router {
         .route("/contacts/{id}", get(contacts::show).put(contacts::update))
         .route("/attachments/{id}", get(attachments::download))
         .route("/attachments/{id}/retry", post(attachments::retry))
+        .route(
+            "/sla_policies",
+            get(sla::list_policies).post(sla::create_policy),
+        )
+        .route(
+            "/sla_policies/{id}",
+            get(sla::show_policy).put(sla::update_policy),
+        )
+        .route(
+            "/business_hours",
+            get(sla::list_hours).post(sla::create_hours),
+        )
+        .route(
+            "/business_hours/{id}",
+            get(sla::show_hours).put(sla::update_hours),
+        )
+        .route(
+            "/automations/{type}/rules",
+            get(automations::list).post(automations::create),
+        )
+        .route(
+            "/automations/{type}/rules/{id}",
+            get(automations::show)
+                .put(automations::update)
+                .delete(automations::delete),
+        )
+        .route(
+            "/automations/{type}/rules/dry_run",
+            post(automations::dry_run),
+        )
+        .route("/tickets/{id}/automation_log", get(automations::ticket_log))
+        .route(
+            "/automations/{type}/settings",
+            get(automations::show_settings).put(automations::update_settings),
+        )
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(MAX_API_BODY));
     Router::new()

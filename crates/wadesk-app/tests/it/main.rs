@@ -4,8 +4,10 @@
 // Test support code outside #[test] functions panics on setup failures by design.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod automation;
 mod harness;
 mod inbox;
 mod media;
 mod numbers;
+mod settings;
 mod tickets;

@@ -1,0 +1,10 @@
+//! Settings documents ([`store::SettingsStore`]).
+//!
+//! The implementation is shared with the PostgreSQL adapter: this file names the database and the
+//! adapter, and includes `shared/settings.rs`.
+
+use crate::SqliteStore as AdapterStore;
+use sqlx::Sqlite as Db;
+use sqlx::sqlite::SqliteRow as DbRow;
+
+include!("shared/settings.rs");

@@ -31,6 +31,7 @@
 
 mod billing;
 mod convert;
+mod media;
 mod settings;
 mod sla;
 mod tickets;

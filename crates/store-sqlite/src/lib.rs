@@ -22,6 +22,7 @@
 
 mod billing;
 mod convert;
+mod media;
 mod settings;
 mod sla;
 mod tickets;

@@ -24,6 +24,7 @@
 
 pub mod billing;
 pub mod checks;
+pub mod media;
 pub mod settings;
 pub mod sla;
 pub mod tickets;
@@ -100,6 +101,11 @@ macro_rules! conformance_tests {
             tickets_round_trip_and_are_scoped_by_account,
             event_outcomes_are_atomic_and_once,
         );
+        $crate::conformance_tests!(@media $harness;
+            media_queue_leases_finishes_and_retries,
+            media_claims_are_disjoint_under_concurrency,
+            url_signing_key_is_stored_once,
+        );
         $crate::conformance_tests!(@settings $harness;
             settings_documents_round_trip_order_and_scope,
             settings_unique_key_admits_one_under_race,
@@ -127,6 +133,14 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $check() {
                 $crate::run_check::<$harness, _, _>(stringify!($check), $crate::sla::$check).await;
+            }
+        )*
+    };
+    (@media $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::media::$check).await;
             }
         )*
     };

@@ -13,11 +13,15 @@ use time::{Duration, OffsetDateTime};
 
 use crate::checks::{SharedStore, admin_for_tests, message_event_for_tests, number_for_tests};
 
-fn t0() -> OffsetDateTime {
+pub(crate) fn t0() -> OffsetDateTime {
     datetime!(2026-11-29 12:00:00 UTC)
 }
 
-async fn account_with_number(store: &SharedStore, tag: &str, pnid: &str) -> (AccountId, NumberId) {
+pub(crate) async fn account_with_number(
+    store: &SharedStore,
+    tag: &str,
+    pnid: &str,
+) -> (AccountId, NumberId) {
     let (account, _) = store
         .create_account(tag, Plan::Growth, &admin_for_tests(tag), t0())
         .await
@@ -29,7 +33,7 @@ async fn account_with_number(store: &SharedStore, tag: &str, pnid: &str) -> (Acc
     (account.id, number.id)
 }
 
-fn contact(name: &str, wa_id: &str) -> ContactFields {
+pub(crate) fn contact(name: &str, wa_id: &str) -> ContactFields {
     ContactFields {
         name: name.to_owned(),
         email: Some(format!("{name}@example.com")),
@@ -42,7 +46,7 @@ fn contact(name: &str, wa_id: &str) -> ContactFields {
     }
 }
 
-fn ticket(number: NumberId, requester: ContactId, at: OffsetDateTime) -> TicketFields {
+pub(crate) fn ticket(number: NumberId, requester: ContactId, at: OffsetDateTime) -> TicketFields {
     TicketFields {
         number_id: Some(number),
         requester_id: requester,
@@ -61,7 +65,7 @@ fn ticket(number: NumberId, requester: ContactId, at: OffsetDateTime) -> TicketF
     }
 }
 
-fn entry(wamid: Option<&str>, at: OffsetDateTime) -> EntryFields {
+pub(crate) fn entry(wamid: Option<&str>, at: OffsetDateTime) -> EntryFields {
     EntryFields {
         wamid: wamid.map(str::to_owned),
         incoming: true,

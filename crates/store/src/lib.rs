@@ -9,6 +9,7 @@
 
 mod billing;
 mod error;
+mod media;
 mod settings;
 mod sla;
 mod tickets;
@@ -16,6 +17,7 @@ mod types;
 
 pub use billing::*;
 pub use error::{StoreError, StoreResult};
+pub use media::*;
 pub use settings::*;
 pub use sla::*;
 pub use tickets::*;
@@ -29,7 +31,15 @@ use time::{Duration, OffsetDateTime};
 /// PostgreSQL, between processes: every method is atomic on its own.
 #[async_trait]
 pub trait Store:
-    TicketStore + SettingsStore + SlaStore + BillingStore + Send + Sync + std::fmt::Debug + 'static
+    TicketStore
+    + MediaStore
+    + SettingsStore
+    + SlaStore
+    + BillingStore
+    + Send
+    + Sync
+    + std::fmt::Debug
+    + 'static
 {
     // ---------------------------------------------------------------- webhook inbox
 

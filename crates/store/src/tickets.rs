@@ -298,6 +298,14 @@ pub trait TicketTx: Send + std::fmt::Debug {
     /// Overwrites an entry's fields.
     async fn update_entry(&mut self, id: EntryId, fields: &EntryFields) -> StoreResult<()>;
 
+    /// Queues inbound media downloads (media half of the port, [`crate::MediaStore`]); an item
+    /// whose (entry, attachment index) is already queued is skipped. Returns how many were added.
+    async fn enqueue_media(
+        &mut self,
+        items: &[crate::NewMediaDownload],
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
+
     /// Appends to a ticket's automation execution log (which rules ran, which actions did what).
     async fn insert_automation_log(
         &mut self,

@@ -108,6 +108,22 @@ impl StatusPlan {
     }
 }
 
+/// A fault of one media object, set with `SimHandle::set_media_fault`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MediaFault {
+    /// The download URL answers 404 (as Meta's CDN does for a file it no longer has), however fresh.
+    NotFound,
+    /// `GET /{media-id}` reports a sha256 that is not the file's.
+    WrongSha256,
+    /// The next `n` answers of `GET /{media-id}` carry a URL that has already expired (its 5 minutes are over by
+    /// the time it is used), so its download answers 404; later answers are fresh again.
+    ExpiredUrls {
+        /// How many expired URLs to hand out.
+        n: u32,
+    },
+}
+
 /// A failure the simulator injects instead of (or after) accepting a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

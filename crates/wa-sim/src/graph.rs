@@ -828,17 +828,35 @@ async fn upload(
 }
 
 fn media_metadata(shared: &Arc<Shared>, media_id: &str) -> Response {
-    let state = shared.lock();
+    let mut state = shared.lock();
+    let now = (shared.config.clock)().unix_timestamp();
+    let mut expires = now + shared.config.media_url_ttl.as_secs() as i64;
+    let mut sha256_reported = None;
+    match state.media_faults.get(media_id).copied() {
+        Some(crate::config::MediaFault::ExpiredUrls { n }) if n > 0 => {
+            expires = now - 1;
+            if n == 1 {
+                state.media_faults.remove(media_id);
+            } else {
+                state.media_faults.insert(
+                    media_id.to_owned(),
+                    crate::config::MediaFault::ExpiredUrls { n: n - 1 },
+                );
+            }
+        }
+        Some(crate::config::MediaFault::WrongSha256) => {
+            sha256_reported = Some(hex::encode(Sha256::digest(b"not this file")));
+        }
+        _ => {}
+    }
     let Some(media) = state.media.get(media_id) else {
         return invalid("Media not found");
     };
-    let expires =
-        (shared.config.clock)().unix_timestamp() + shared.config.media_url_ttl.as_secs() as i64;
     ok(json!({
         "messaging_product": "whatsapp",
         "url": format!("{}/_sim/media/{media_id}?ext={expires}", shared.base_url),
         "mime_type": media.mime_type,
-        "sha256": media.sha256,
+        "sha256": sha256_reported.unwrap_or_else(|| media.sha256.clone()),
         "file_size": media.bytes.len().to_string(),
         "id": media_id,
     }))
@@ -872,6 +890,9 @@ pub(crate) async fn download(
     }
     if expired {
         return (StatusCode::NOT_FOUND, "URL expired").into_response();
+    }
+    if state.media_faults.get(&media_id) == Some(&crate::config::MediaFault::NotFound) {
+        return (StatusCode::NOT_FOUND, "Not Found").into_response();
     }
     (
         [(header::CONTENT_TYPE, media.mime_type.clone())],

@@ -52,7 +52,8 @@ use wa_client::graph::MediaKind;
 
 pub use config::{
     Clock, DEFAULT_APP_SECRET, DEFAULT_PHONE_NUMBER_ID, DEFAULT_TOKEN, DEFAULT_WABA_ID, Failure,
-    FailureRule, SimConfig, SimNumber, SimWaba, StatusPlan, default_templates, system_clock,
+    FailureRule, MediaFault, SimConfig, SimNumber, SimWaba, StatusPlan, default_templates,
+    system_clock,
 };
 pub use state::{AcceptedMessage, RecordedRequest, WebhookDelivery};
 
@@ -348,6 +349,15 @@ impl SimHandle {
             },
         );
         id
+    }
+
+    /// Sets (`Some`) or clears (`None`) a fault of one media object (see [`MediaFault`]).
+    pub fn set_media_fault(&self, media_id: &str, fault: Option<MediaFault>) {
+        let mut state = self.shared.lock();
+        match fault {
+            Some(f) => state.media_faults.insert(media_id.to_owned(), f),
+            None => state.media_faults.remove(media_id),
+        };
     }
 
     /// Plays a customer: builds Meta's inbound `messages` notification, signs it with the app secret and POSTs it to

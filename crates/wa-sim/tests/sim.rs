@@ -646,3 +646,89 @@ async fn failed_status_rule_accepts_then_fails_by_webhook() {
         Some("Re-engagement message")
     );
 }
+
+/// Media faults: a lying sha256, URLs handed out already expired, a download that 404s; and
+/// the download URL needs the owner's bearer token.
+#[tokio::test]
+async fn media_faults_and_download_token() {
+    use sha2::Digest;
+    use wa_sim::MediaFault;
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let id = sim.put_media(PNID, Bytes::from_static(b"file bytes"), "image/jpeg");
+    let client = reqwest::Client::new();
+    let token = wa_sim::DEFAULT_TOKEN;
+    let metadata = || async {
+        let v: Value = client
+            .get(format!("{}/v23.0/{id}", sim.base_url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v
+    };
+    let fetch = |url: String, bearer: Option<&'static str>| {
+        let client = client.clone();
+        async move {
+            let mut r = client.get(url);
+            if let Some(t) = bearer {
+                r = r.bearer_auth(t);
+            }
+            let resp = r.send().await.unwrap();
+            (resp.status().as_u16(), resp.bytes().await.unwrap())
+        }
+    };
+    let real = hex::encode(sha2::Sha256::digest(b"file bytes"));
+
+    let m = metadata().await;
+    assert_eq!(m["sha256"], real.as_str());
+    let url = m["url"].as_str().unwrap().to_owned();
+    assert_eq!(fetch(url.clone(), None).await.0, 401);
+    assert_eq!(fetch(url.clone(), Some("wrong-token")).await.0, 401);
+    let (status, body) = fetch(url, Some(token)).await;
+    assert_eq!((status, body.as_ref()), (200, b"file bytes".as_ref()));
+
+    sim.set_media_fault(&id, Some(MediaFault::WrongSha256));
+    let m = metadata().await;
+    assert_ne!(m["sha256"], real.as_str());
+    let (status, body) = fetch(m["url"].as_str().unwrap().to_owned(), Some(token)).await;
+    assert_eq!((status, body.as_ref()), (200, b"file bytes".as_ref()));
+
+    sim.set_media_fault(&id, Some(MediaFault::ExpiredUrls { n: 2 }));
+    for _ in 0..2 {
+        let m = metadata().await;
+        assert_eq!(m["sha256"], real.as_str());
+        assert_eq!(
+            fetch(m["url"].as_str().unwrap().to_owned(), Some(token))
+                .await
+                .0,
+            404
+        );
+    }
+    let m = metadata().await;
+    assert_eq!(
+        fetch(m["url"].as_str().unwrap().to_owned(), Some(token))
+            .await
+            .0,
+        200
+    );
+
+    sim.set_media_fault(&id, Some(MediaFault::NotFound));
+    let m = metadata().await;
+    assert_eq!(
+        fetch(m["url"].as_str().unwrap().to_owned(), Some(token))
+            .await
+            .0,
+        404
+    );
+    sim.set_media_fault(&id, None);
+    let m = metadata().await;
+    assert_eq!(
+        fetch(m["url"].as_str().unwrap().to_owned(), Some(token))
+            .await
+            .0,
+        200
+    );
+}

@@ -23,6 +23,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `WADESK_RUN_JOBS`: whether the server runs the background jobs in-process.
     pub run_jobs: bool,
+    /// `WADESK_PUBLIC_URL`: how agents reach this server (e.g. `https://help.example.com`),
+    /// the prefix of attachment URLs; unset, they are relative (`/api/v2/attachments/…`).
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -41,6 +44,7 @@ impl std::fmt::Debug for Config {
             )
             .field("data_dir", &self.data_dir)
             .field("run_jobs", &self.run_jobs)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -133,6 +137,20 @@ impl Config {
             })?,
         };
 
+        let public_url = get("WADESK_PUBLIC_URL")
+            .map(|u| {
+                if u.starts_with("http://") || u.starts_with("https://") {
+                    Ok(u.trim_end_matches('/').to_owned())
+                } else {
+                    Err(ConfigError {
+                        variable: "WADESK_PUBLIC_URL",
+                        value: u,
+                        reason: "expected an http:// or https:// URL".into(),
+                    })
+                }
+            })
+            .transpose()?;
+
         Ok(Config {
             database_url,
             listen,
@@ -145,6 +163,7 @@ impl Config {
                 get("WADESK_DATA_DIR").unwrap_or_else(|| "./wadesk-data".to_owned()),
             ),
             run_jobs,
+            public_url,
         })
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod automation;
 pub mod billing;
+pub mod blob;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod inbox;
 pub mod ingest;
 pub mod jobs;
+pub mod media;
 pub mod metrics;
 pub mod sla;
 pub mod tickets;
@@ -136,12 +138,18 @@ impl Wadesk {
         } else {
             Vec::new()
         };
+        let media = media::MediaService {
+            blobs: self.blob_store(),
+            signer: media::UrlSigner::load(self.store.as_ref()).await?,
+            public_url: self.config.public_url.clone().unwrap_or_default(),
+        };
         let state = http::AppState {
             store: self.store.clone(),
             clock: self.clock.clone(),
             ingestor,
             config: self.config.clone(),
             metrics: metrics::Metrics::install(),
+            media,
         };
         let app = http::router(state);
         let addr = listener.local_addr().ok();
@@ -173,6 +181,26 @@ impl Wadesk {
             let _ = job.await;
         }
         Ok(())
+    }
+
+    /// The blob store for media files: `WADESK_DATA_DIR/blobs` on the file system.
+    pub fn blob_store(&self) -> Arc<dyn blob::BlobStore> {
+        Arc::new(blob::FsBlobStore::new(self.config.data_dir.join("blobs")))
+    }
+
+    /// The Graph API client of the media job: the configured base URL and version, and a
+    /// request timeout long enough for a 100 MB file yet inside the download URL's 5 minutes.
+    pub fn media_graph_client(&self) -> wa_client::graph::GraphClient {
+        let mut config = wa_client::graph::GraphConfig::new(
+            self.config.graph_base_url.clone(),
+            self.config.graph_api_version.clone(),
+        );
+        config.timeout = media::DOWNLOAD_TIMEOUT;
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        wa_client::graph::GraphClient::new(config, http)
     }
 
     /// Starts every background job (CONTRACT section 1: what `wadesk-worker` runs, and what the
@@ -210,6 +238,14 @@ impl Wadesk {
                 self.store.clone(),
                 self.clock.clone(),
                 billing::BillingJobSettings::new(role),
+                shutdown.clone(),
+            )),
+            tokio::spawn(media::run_media(
+                self.store.clone(),
+                self.clock.clone(),
+                self.media_graph_client(),
+                self.blob_store(),
+                media::MediaSettings::new(role),
                 shutdown.clone(),
             )),
         ]

@@ -428,6 +428,8 @@ pub fn entry_fields(entry: &Entry, now: OffsetDateTime) -> Result<EntryFields, A
                 "sha256": a.sha256,
                 "caption": a.caption,
                 "kind": a.kind,
+                // media: downloaded by the media job (crate::media); shown until then.
+                "whatsapp_media_status": (!a.media_id.is_empty()).then_some("pending"),
             })
         })
         .collect();
@@ -525,7 +527,9 @@ async fn add_entry(
                 }
             }
             if placement != Placement::Duplicate {
-                tx.insert_entry(ticket_id, Some(number), &fields).await?;
+                let row = tx.insert_entry(ticket_id, Some(number), &fields).await?;
+                // media: queue the downloads in this same transaction.
+                crate::media::enqueue_entry_media(tx, &row, now).await?;
             }
             if reopen {
                 ticket.fields.status = Status::Open.code();
@@ -575,7 +579,9 @@ async fn add_entry(
                     deleted: false,
                 })
                 .await?;
-            tx.insert_entry(ticket.id, Some(number), &fields).await?;
+            let row = tx.insert_entry(ticket.id, Some(number), &fields).await?;
+            // media: queue the downloads in this same transaction.
+            crate::media::enqueue_entry_media(tx, &row, now).await?;
             if let Some(rules) = creation {
                 crate::automation::on_ticket_created(tx, rules, &mut ticket, &entry, contact, now)
                     .await?;

@@ -460,6 +460,14 @@ impl TicketTx for Tx {
         Ok(())
     }
 
+    async fn enqueue_media(
+        &mut self,
+        items: &[store::NewMediaDownload],
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        crate::media::enqueue(&mut self.tx, self.account, items, now).await
+    }
+
     async fn insert_automation_log(
         &mut self,
         ticket: TicketId,

@@ -1,6 +1,7 @@
 //! The HTTP surface: the webhook receiver, the REST API, health and metrics.
 
 mod api;
+mod attachments;
 pub mod automations;
 mod billing;
 mod contacts;
@@ -43,6 +44,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Prometheus.
     pub metrics: Metrics,
+    /// Media files and attachment URLs.
+    pub media: crate::media::MediaService,
 }
 
 /// The OpenAPI 3 description of `/api/v2`, hand-written (`http/openapi.json`).
@@ -98,6 +101,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ticket_fields", get(tickets::fields))
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route("/contacts/{id}", get(contacts::show).put(contacts::update))
+        .route("/attachments/{id}", get(attachments::download))
+        .route("/attachments/{id}/retry", post(attachments::retry))
         .route(
             "/sla_policies",
             get(sla::list_policies).post(sla::create_policy),

@@ -53,22 +53,32 @@ fn split_description(entries: Vec<EntryRow>) -> (Option<EntryRow>, Vec<EntryRow>
     }
 }
 
-fn attachments(e: &EntryRow) -> Value {
-    let list = e.fields.attachments.as_array().cloned().unwrap_or_default();
-    Value::Array(
-        list.into_iter()
-            .enumerate()
-            .map(|(i, mut a)| {
-                if let Some(o) = a.as_object_mut() {
-                    o.insert("id".into(), json!(e.id.0 * 1000 + i as i64));
-                    o.entry("attachment_url").or_insert(Value::Null);
-                    o.insert("created_at".into(), json!(rfc3339(e.fields.created_at)));
-                    o.insert("updated_at".into(), json!(rfc3339(e.fields.updated_at)));
-                }
-                a
-            })
-            .collect(),
-    )
+/// How attachments are shown: signed URLs need the media service and the time.
+pub(super) struct Render<'a> {
+    /// Media (URL signing).
+    pub(super) media: &'a crate::media::MediaService,
+    /// Now.
+    pub(super) now: time::OffsetDateTime,
+}
+
+impl<'a> Render<'a> {
+    pub(super) fn new(app: &'a AppState) -> Self {
+        Self {
+            media: &app.media,
+            now: app.clock.now(),
+        }
+    }
+}
+
+fn attachments(e: &EntryRow, r: &Render<'_>) -> Value {
+    let mut list = r.media.render_attachments(e, r.now);
+    for a in list.as_array_mut().into_iter().flatten() {
+        if let Some(o) = a.as_object_mut() {
+            o.insert("created_at".into(), json!(rfc3339(e.fields.created_at)));
+            o.insert("updated_at".into(), json!(rfc3339(e.fields.updated_at)));
+        }
+    }
+    list
 }
 
 /// The `whatsapp` sub-object of a conversation (or of a ticket's description).
@@ -112,7 +122,7 @@ fn whatsapp(e: &EntryRow) -> Value {
     })
 }
 
-fn conversation(e: &EntryRow, requester: ContactId) -> Value {
+fn conversation(e: &EntryRow, requester: ContactId, r: &Render<'_>) -> Value {
     json!({
         "id": e.id.0,
         "ticket_id": e.ticket_id.get(),
@@ -128,7 +138,7 @@ fn conversation(e: &EntryRow, requester: ContactId) -> Value {
         "to_emails": [],
         "cc_emails": [],
         "bcc_emails": [],
-        "attachments": attachments(e),
+        "attachments": attachments(e, r),
         "created_at": rfc3339(e.fields.created_at),
         "updated_at": rfc3339(e.fields.updated_at),
         "whatsapp": whatsapp(e),
@@ -150,7 +160,7 @@ fn with_sla(v: &mut Value, sla: Option<&store::TicketSla>) {
     o.insert("sla_policy_id".into(), json!(s.policy_id));
 }
 
-fn ticket_json(t: &TicketRow, description: Option<&EntryRow>) -> Value {
+fn ticket_json(t: &TicketRow, description: Option<&EntryRow>, r: &Render<'_>) -> Value {
     let f = &t.fields;
     let mut v = json!({
         "id": t.id.get(),
@@ -186,7 +196,7 @@ fn ticket_json(t: &TicketRow, description: Option<&EntryRow>) -> Value {
     if let (Some(d), Some(o)) = (description, v.as_object_mut()) {
         o.insert("description".into(), json!(d.fields.body));
         o.insert("description_text".into(), json!(d.fields.body_text));
-        o.insert("attachments".into(), attachments(d));
+        o.insert("attachments".into(), attachments(d, r));
         o.insert("whatsapp".into(), whatsapp(d));
     }
     v
@@ -268,12 +278,13 @@ pub(super) async fn list(
         .store
         .list_tickets(caller.account.id, &filter, page)
         .await?;
+    let render = Render::new(&app);
     let ids: Vec<_> = rows.iter().map(|t| t.id).collect();
     let slas = app.store.ticket_slas(caller.account.id, &ids).await?;
     let items: Vec<Value> = rows
         .iter()
         .map(|t| {
-            let mut v = ticket_json(t, None);
+            let mut v = ticket_json(t, None, &render);
             with_sla(&mut v, slas.iter().find(|s| s.ticket_id == t.id));
             v
         })
@@ -293,7 +304,7 @@ pub(super) async fn show(
     let ticket = app.store.ticket(account, id).await?;
     let entries = app.store.entries(account, id).await?;
     let (description, rest) = split_description(entries);
-    let mut v = ticket_json(&ticket, description.as_ref());
+    let mut v = ticket_json(&ticket, description.as_ref(), &Render::new(&app));
     with_sla(&mut v, app.store.ticket_sla(account, id).await?.as_ref());
     let includes: Vec<String> = form_pairs(query.as_deref().unwrap_or(""))
         .into_iter()
@@ -310,7 +321,7 @@ pub(super) async fn show(
             "conversations" => {
                 let list: Vec<Value> = rest
                     .iter()
-                    .map(|e| conversation(e, ticket.fields.requester_id))
+                    .map(|e| conversation(e, ticket.fields.requester_id, &Render::new(&app)))
                     .collect();
                 o.insert("conversations".into(), Value::Array(list));
             }
@@ -381,7 +392,7 @@ pub(super) async fn conversations(
         .iter()
         .skip(page.offset() as usize)
         .take(page.limit() as usize)
-        .map(|e| conversation(e, ticket.fields.requester_id))
+        .map(|e| conversation(e, ticket.fields.requester_id, &Render::new(&app)))
         .collect();
     Ok(with_next_link(
         &format!("/api/v2/tickets/{}/conversations", id.get()),
@@ -487,7 +498,7 @@ pub(super) async fn update(
     tx.commit().await?;
     let entries = app.store.entries(caller.account.id, id).await?;
     let (description, _) = split_description(entries);
-    let mut v = ticket_json(&t, description.as_ref());
+    let mut v = ticket_json(&t, description.as_ref(), &Render::new(&app));
     with_sla(
         &mut v,
         app.store.ticket_sla(caller.account.id, id).await?.as_ref(),

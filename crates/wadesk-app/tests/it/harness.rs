@@ -120,9 +120,31 @@ impl TestApp {
     }
 
     pub(crate) async fn start_with(backend: Backend, run_jobs: bool) -> Self {
+        Self::start_with_vars(backend, run_jobs, &[]).await
+    }
+
+    /// Starts with extra configuration variables; `WADESK_DATA_DIR` is a temporary directory.
+    pub(crate) async fn start_with_vars(
+        backend: Backend,
+        run_jobs: bool,
+        vars: &[(&str, &str)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, pg) = fresh_store(backend, &dir).await;
-        let wadesk = Wadesk::with_store(config(run_jobs), store.clone(), Arc::new(SystemClock))
+        let mut all: Vec<(String, String)> = vec![
+            ("WADESK_APP_SECRET".into(), SECRET.into()),
+            ("WADESK_VERIFY_TOKEN".into(), VERIFY_TOKEN.into()),
+            ("WADESK_BOOTSTRAP_API_KEY".into(), API_KEY.into()),
+            ("WADESK_RUN_JOBS".into(), run_jobs.to_string()),
+            ("WADESK_LISTEN".into(), "127.0.0.1:0".into()),
+            (
+                "WADESK_DATA_DIR".into(),
+                dir.path().join("data").display().to_string(),
+            ),
+        ];
+        all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let config = Config::from_vars(all).expect("config");
+        let wadesk = Wadesk::with_store(config, store.clone(), Arc::new(SystemClock))
             .await
             .expect("open");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -8,6 +8,7 @@ mod automation;
 mod billing;
 mod harness;
 mod inbox;
+mod media;
 mod numbers;
 mod settings;
 mod sla;

@@ -1,0 +1,369 @@
+// Shared by `store-sqlite` and `store-postgres`: each adapter's `src/media.rs` names its
+// database (`Db`, `DbRow`), its hooks (`AdapterStore` with `begin_ticket_tx`, `read_pool`,
+// `write_pool`) and `SKIP_LOCKED` (the row-locking clause of a claim: empty on SQLite, whose one
+// writer serialises claims, `FOR UPDATE SKIP LOCKED` on PostgreSQL), then includes this file.
+// Every statement is built with `QueryBuilder`, so the same text serves both databases.
+use async_trait::async_trait;
+use sqlx::{QueryBuilder, Row, Transaction};
+use store::{
+    EntryId, MediaDownload, MediaDownloadId, MediaOutcome, MediaState, MediaStore,
+    NewMediaDownload, StoreError, StoreResult,
+};
+use ticketing_core::{AccountId, NumberId};
+use time::{Duration, OffsetDateTime};
+
+use crate::convert::{db_err, duration_millis, instant, millis};
+
+const MEDIA_COLUMNS: &str = "id, account_id, number_id, entry_id, attachment_index, wa_media_id, kind, mime_type, \
+     sha256, filename, state, attempts, next_attempt_at, error, blob_key, size, content_type, created_at, updated_at";
+
+fn col<'r, T>(row: &'r DbRow, name: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, Db> + sqlx::Type<Db>,
+{
+    row.try_get(name)
+        .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+fn non_negative(v: i64, name: &str) -> StoreResult<u64> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("column {name}: negative {v}")))
+}
+
+fn media_row(row: &DbRow) -> StoreResult<MediaDownload> {
+    let state: String = col(row, "state")?;
+    let index: i64 = col(row, "attachment_index")?;
+    let attempts: i64 = col(row, "attempts")?;
+    Ok(MediaDownload {
+        id: MediaDownloadId(col(row, "id")?),
+        account_id: AccountId(col(row, "account_id")?),
+        item: NewMediaDownload {
+            entry_id: EntryId(col(row, "entry_id")?),
+            attachment_index: u32::try_from(index)
+                .map_err(|_| StoreError::Corrupt(format!("attachment_index {index}")))?,
+            number_id: NumberId(col(row, "number_id")?),
+            wa_media_id: col(row, "wa_media_id")?,
+            kind: col(row, "kind")?,
+            mime_type: col(row, "mime_type")?,
+            sha256: col(row, "sha256")?,
+            filename: col(row, "filename")?,
+        },
+        state: MediaState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("media state {state:?}")))?,
+        attempts: u32::try_from(attempts.max(0)).unwrap_or(u32::MAX),
+        next_attempt_at: instant(col(row, "next_attempt_at")?)?,
+        error: col(row, "error")?,
+        blob_key: col(row, "blob_key")?,
+        size: col::<Option<i64>>(row, "size")?
+            .map(|s| non_negative(s, "size"))
+            .transpose()?,
+        content_type: col(row, "content_type")?,
+        created_at: instant(col(row, "created_at")?)?,
+        updated_at: instant(col(row, "updated_at")?)?,
+    })
+}
+
+/// Queues downloads inside a ticket transaction ([`store::TicketTx::enqueue_media`]).
+pub(crate) async fn enqueue(
+    tx: &mut Transaction<'static, Db>,
+    account: AccountId,
+    items: &[NewMediaDownload],
+    now: OffsetDateTime,
+) -> StoreResult<u64> {
+    let mut added = 0;
+    for item in items {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO media_downloads (account_id, number_id, entry_id, attachment_index, \
+             wa_media_id, kind, mime_type, sha256, filename, state, attempts, next_attempt_at, \
+             created_at, updated_at) VALUES (",
+        );
+        let mut s = qb.separated(", ");
+        s.push_bind(account.0)
+            .push_bind(item.number_id.0)
+            .push_bind(item.entry_id.0)
+            .push_bind(i64::from(item.attachment_index))
+            .push_bind(item.wa_media_id.clone())
+            .push_bind(item.kind.clone())
+            .push_bind(item.mime_type.clone())
+            .push_bind(item.sha256.clone())
+            .push_bind(item.filename.clone())
+            .push_bind("pending")
+            .push_bind(0i64)
+            .push_bind(millis(now))
+            .push_bind(millis(now))
+            .push_bind(millis(now));
+        qb.push(") ON CONFLICT (entry_id, attachment_index) DO NOTHING");
+        let done = qb.build().execute(&mut **tx).await.map_err(db_err)?;
+        added += done.rows_affected();
+    }
+    Ok(added)
+}
+
+/// Merges `patch` (an object) into element `index` of the entry's `attachments` array.
+async fn patch_attachment(
+    tx: &mut Transaction<'static, Db>,
+    account: AccountId,
+    entry: EntryId,
+    index: u32,
+    patch: &serde_json::Value,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    let Some(fields) = patch.as_object().filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let mut qb =
+        QueryBuilder::<Db>::new("SELECT attachments FROM ticket_entries WHERE account_id = ");
+    qb.push_bind(account.0).push(" AND id = ").push_bind(entry.0);
+    let row = qb
+        .build()
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::NotFound)?;
+    let raw: String = col(&row, "attachments")?;
+    let mut list: serde_json::Value = serde_json::from_str(&raw)
+        .map_err(|e| StoreError::Corrupt(format!("column attachments: {e}")))?;
+    let Some(element) = list
+        .as_array_mut()
+        .and_then(|a| a.get_mut(index as usize))
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return Err(StoreError::Corrupt(format!(
+            "entry {} has no attachment {index}",
+            entry.0
+        )));
+    };
+    for (k, v) in fields {
+        element.insert(k.clone(), v.clone());
+    }
+    let text = serde_json::to_string(&list)
+        .map_err(|e| StoreError::Backend(format!("serialising JSON: {e}")))?;
+    let mut qb = QueryBuilder::<Db>::new("UPDATE ticket_entries SET attachments = ");
+    qb.push_bind(text)
+        .push(", updated_at = ")
+        .push_bind(millis(now))
+        .push(" WHERE id = ")
+        .push_bind(entry.0);
+    qb.build().execute(&mut **tx).await.map_err(db_err)?;
+    Ok(())
+}
+
+impl AdapterStore {
+    async fn media_account(&self, id: MediaDownloadId) -> StoreResult<AccountId> {
+        let mut qb = QueryBuilder::<Db>::new("SELECT account_id FROM media_downloads WHERE id = ");
+        qb.push_bind(id.0);
+        let row = qb
+            .build()
+            .fetch_optional(self.read_pool())
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        Ok(AccountId(col(&row, "account_id")?))
+    }
+}
+
+#[async_trait]
+impl MediaStore for AdapterStore {
+    async fn claim_media(
+        &self,
+        worker: &str,
+        now: OffsetDateTime,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<MediaDownload>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let now = millis(now);
+        let until = now.saturating_add(duration_millis(lease));
+        let mut qb = QueryBuilder::<Db>::new(
+            "UPDATE media_downloads SET state = 'downloading', attempts = attempts + 1, locked_by = ",
+        );
+        qb.push_bind(worker.to_owned())
+            .push(", locked_until = ")
+            .push_bind(until)
+            .push(
+                " WHERE id IN (SELECT id FROM media_downloads \
+                 WHERE (state = 'pending' AND next_attempt_at <= ",
+            )
+            .push_bind(now)
+            .push(") OR (state = 'downloading' AND locked_until <= ")
+            .push_bind(now)
+            .push(") ORDER BY id LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(SKIP_LOCKED)
+            .push(format!(") RETURNING {MEDIA_COLUMNS}"));
+        let rows = qb
+            .build()
+            .fetch_all(self.write_pool())
+            .await
+            .map_err(db_err)?;
+        let mut out = rows.iter().map(media_row).collect::<StoreResult<Vec<_>>>()?;
+        out.sort_by_key(|m| m.id);
+        Ok(out)
+    }
+
+    async fn finish_media(
+        &self,
+        id: MediaDownloadId,
+        worker: &str,
+        outcome: &MediaOutcome,
+        attachment_patch: &serde_json::Value,
+        now: OffsetDateTime,
+    ) -> StoreResult<MediaDownload> {
+        let account = self.media_account(id).await?;
+        let mut tx = self.begin_ticket_tx(account).await?;
+        let mut qb = QueryBuilder::<Db>::new("UPDATE media_downloads SET state = ");
+        match outcome {
+            MediaOutcome::Done {
+                blob_key,
+                size,
+                content_type,
+            } => {
+                qb.push_bind("done")
+                    .push(", blob_key = ")
+                    .push_bind(blob_key.clone())
+                    .push(", size = ")
+                    .push_bind(i64::try_from(*size).unwrap_or(i64::MAX))
+                    .push(", content_type = ")
+                    .push_bind(content_type.clone());
+            }
+            MediaOutcome::Retry { error, retry_at } => {
+                qb.push_bind("pending")
+                    .push(", error = ")
+                    .push_bind(error.clone())
+                    .push(", next_attempt_at = ")
+                    .push_bind(millis(*retry_at));
+            }
+            MediaOutcome::Failed { error } => {
+                qb.push_bind("failed")
+                    .push(", error = ")
+                    .push_bind(error.clone());
+            }
+        }
+        qb.push(", locked_by = NULL, locked_until = NULL, updated_at = ")
+            .push_bind(millis(now))
+            .push(" WHERE id = ")
+            .push_bind(id.0)
+            .push(" AND state = 'downloading' AND locked_by = ")
+            .push_bind(worker.to_owned())
+            .push(format!(" RETURNING {MEDIA_COLUMNS}"));
+        let row = qb
+            .build()
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::LeaseLost)?;
+        let download = media_row(&row)?;
+        patch_attachment(
+            &mut tx,
+            account,
+            download.item.entry_id,
+            download.item.attachment_index,
+            attachment_patch,
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(download)
+    }
+
+    async fn media_for_attachment(
+        &self,
+        account: AccountId,
+        entry: EntryId,
+        attachment_index: u32,
+    ) -> StoreResult<MediaDownload> {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {MEDIA_COLUMNS} FROM media_downloads WHERE account_id = "
+        ));
+        qb.push_bind(account.0)
+            .push(" AND entry_id = ")
+            .push_bind(entry.0)
+            .push(" AND attachment_index = ")
+            .push_bind(i64::from(attachment_index));
+        let row = qb
+            .build()
+            .fetch_optional(self.read_pool())
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        media_row(&row)
+    }
+
+    async fn retry_media(
+        &self,
+        account: AccountId,
+        id: MediaDownloadId,
+        attachment_patch: &serde_json::Value,
+        now: OffsetDateTime,
+    ) -> StoreResult<MediaDownload> {
+        let mut tx = self.begin_ticket_tx(account).await?;
+        let mut qb = QueryBuilder::<Db>::new(
+            "UPDATE media_downloads SET state = 'pending', attempts = 0, locked_by = NULL, \
+             locked_until = NULL, next_attempt_at = ",
+        );
+        qb.push_bind(millis(now))
+            .push(", updated_at = ")
+            .push_bind(millis(now))
+            .push(" WHERE id = ")
+            .push_bind(id.0)
+            .push(" AND account_id = ")
+            .push_bind(account.0)
+            .push(" AND state IN ('failed', 'done')")
+            .push(format!(" RETURNING {MEDIA_COLUMNS}"));
+        let updated = qb
+            .build()
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let download = match updated {
+            Some(row) => {
+                let download = media_row(&row)?;
+                patch_attachment(
+                    &mut tx,
+                    account,
+                    download.item.entry_id,
+                    download.item.attachment_index,
+                    attachment_patch,
+                    now,
+                )
+                .await?;
+                download
+            }
+            None => {
+                let mut qb = QueryBuilder::<Db>::new(format!(
+                    "SELECT {MEDIA_COLUMNS} FROM media_downloads WHERE id = "
+                ));
+                qb.push_bind(id.0)
+                    .push(" AND account_id = ")
+                    .push_bind(account.0);
+                let row = qb
+                    .build()
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?
+                    .ok_or(StoreError::NotFound)?;
+                media_row(&row)?
+            }
+        };
+        tx.commit().await.map_err(db_err)?;
+        Ok(download)
+    }
+
+    async fn url_signing_key(&self, candidate: &str) -> StoreResult<String> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO media_settings (id, url_signing_key) VALUES (1, ",
+        );
+        qb.push_bind(candidate.to_owned())
+            .push(") ON CONFLICT (id) DO NOTHING");
+        qb.build()
+            .execute(self.write_pool())
+            .await
+            .map_err(db_err)?;
+        let row = sqlx::query("SELECT url_signing_key FROM media_settings WHERE id = 1")
+            .fetch_one(self.write_pool())
+            .await
+            .map_err(db_err)?;
+        col(&row, "url_signing_key")
+    }
+}

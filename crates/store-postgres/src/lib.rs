@@ -30,6 +30,7 @@
 //! atomically. TLS is not enabled: reach PostgreSQL over a private network or a local socket.
 
 mod convert;
+mod outbox;
 mod tickets;
 
 use async_trait::async_trait;

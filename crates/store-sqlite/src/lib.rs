@@ -21,6 +21,7 @@
 //! on one database with `store-postgres`.
 
 mod convert;
+mod outbox;
 mod tickets;
 
 use async_trait::async_trait;

@@ -23,6 +23,7 @@
 //! This crate is test support only: it is not a benchmark and does not know any SQL.
 
 pub mod checks;
+pub mod outbox;
 pub mod tickets;
 
 use std::future::Future;
@@ -97,6 +98,23 @@ macro_rules! conformance_tests {
             tickets_round_trip_and_are_scoped_by_account,
             event_outcomes_are_atomic_and_once,
         );
+        $crate::conformance_tests!(@outbox $harness;
+            outbox_entry_and_send_commit_together,
+            claim_sends_is_exclusive_under_race,
+            send_outcomes_move_state_and_entry,
+            expired_sends_become_unknown_and_reconcile,
+            link_send_is_idempotent,
+            claim_sends_keeps_rate_limits,
+            templates_replace_and_cursors,
+        );
+    };
+    (@outbox $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::outbox::$check).await;
+            }
+        )*
     };
     (@tickets $harness:ty; $($check:ident),* $(,)?) => {
         $(

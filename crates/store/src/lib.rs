@@ -8,10 +8,12 @@
 //! milliseconds (UTC), which is portable, indexable and identical in both databases.
 
 mod error;
+mod outbox;
 mod tickets;
 mod types;
 
 pub use error::{StoreError, StoreResult};
+pub use outbox::*;
 pub use tickets::*;
 pub use types::*;
 
@@ -22,7 +24,9 @@ use time::{Duration, OffsetDateTime};
 /// Everything wadesk persists. Implementations must be safe to share between tasks and, for
 /// PostgreSQL, between processes: every method is atomic on its own.
 #[async_trait]
-pub trait Store: TicketStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store:
+    TicketStore + OutboxStore + TemplateStore + Send + Sync + std::fmt::Debug + 'static
+{
     // ---------------------------------------------------------------- webhook inbox
 
     /// Stores a batch of raw webhook bodies durably, in one transaction (one commit, one flush),

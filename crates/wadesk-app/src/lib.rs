@@ -14,6 +14,8 @@ pub mod inbox;
 pub mod ingest;
 pub mod jobs;
 pub mod metrics;
+pub mod outbound;
+pub mod templates;
 pub mod tickets;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -50,6 +52,8 @@ pub enum AppError {
 
 /// How often the tickets job looks for recorded events when idle.
 const TICKETS_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often the templates job looks for template webhooks and stale template lists.
+const TEMPLATES_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Opens the database a URL names: `sqlite://PATH` (created if missing) or `postgres://…`.
 /// Migrations run before this returns.
@@ -192,6 +196,22 @@ impl Wadesk {
                 self.clock.clone(),
                 TICKETS_POLL,
                 Arc::new(Notify::new()),
+                shutdown.clone(),
+            )),
+            tokio::spawn(outbound::run_sends(
+                self.store.clone(),
+                self.clock.clone(),
+                outbound::graph_client(&self.config),
+                outbound::SendSettings::from_config(&self.config, role),
+                Arc::new(Notify::new()),
+                shutdown.clone(),
+            )),
+            tokio::spawn(templates::run_templates(
+                self.store.clone(),
+                self.clock.clone(),
+                outbound::graph_client(&self.config),
+                self.config.template_sync_interval,
+                TEMPLATES_POLL,
                 shutdown.clone(),
             )),
         ]

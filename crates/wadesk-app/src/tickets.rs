@@ -222,6 +222,17 @@ pub async fn apply_event(
         EventKind::Status => {
             let status: wa_client::webhook::Status =
                 serde_json::from_value(e.payload["status"].clone()).map_err(invalid)?;
+            // A status of one of our sends names its outbox row: give the entry its wamid
+            // first, so a status that arrives before the send's answer was recorded (or after
+            // a timeout left its outcome unknown) still finds it.
+            if let Some(outbox) = status
+                .biz_opaque_callback_data
+                .as_deref()
+                .and_then(crate::outbound::parse_callback_data)
+            {
+                let linked = store.link_send(outbox, number_id, &status.id, now).await?;
+                tracing::debug!(%outbox, wamid = %status.id, ?linked, "status linked to its send");
+            }
             let mut tx = store.begin_tickets(account).await?;
             if !tx
                 .mark_event(event.id, EventOutcome::Applied, None, now)
@@ -287,7 +298,7 @@ fn status_rank(s: &str) -> u8 {
 }
 
 /// Every WhatsApp id and E.164 number under which the sender may already be known.
-fn lookup_for(identity: &ContactIdentity) -> ContactLookup {
+pub(crate) fn lookup_for(identity: &ContactIdentity) -> ContactLookup {
     let mut phones: Vec<String> = Vec::new();
     for n in identity.numbers() {
         for v in std::iter::once(n.clone()).chain(lookup_variants(&n)) {
@@ -508,7 +519,9 @@ async fn add_entry(
             if reopen {
                 ticket.fields.status = Status::Open.code();
             }
-            ticket.fields.last_message_at = thread.last_message_at();
+            // Replies are not in the domain thread until they have a wamid: never move back.
+            ticket.fields.last_message_at =
+                thread.last_message_at().max(ticket.fields.last_message_at);
             ticket.fields.updated_at = now;
             tx.update_ticket(ticket_id, &ticket.fields).await?;
         }

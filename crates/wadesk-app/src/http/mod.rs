@@ -5,6 +5,8 @@ mod contacts;
 mod deliveries;
 mod numbers;
 mod ops;
+mod replies;
+mod templates;
 mod tickets;
 mod webhook;
 
@@ -61,6 +63,11 @@ pub fn router(state: AppState) -> Router {
             post(numbers::create).get(numbers::list),
         )
         .route("/whatsapp/numbers/{id}", put(numbers::update))
+        .route("/whatsapp/numbers/{id}/templates", get(templates::list))
+        .route(
+            "/whatsapp/numbers/{id}/templates/sync",
+            post(templates::sync),
+        )
         .route("/whatsapp/webhook_deliveries", get(deliveries::list))
         .route("/whatsapp/webhook_deliveries/{id}", get(deliveries::show))
         .route(
@@ -68,7 +75,7 @@ pub fn router(state: AppState) -> Router {
             post(deliveries::reprocess),
         )
         .route("/openapi.json", get(openapi))
-        .route("/tickets", get(tickets::list))
+        .route("/tickets", get(tickets::list).post(replies::create))
         .route(
             "/tickets/{id}",
             get(tickets::show)
@@ -77,6 +84,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tickets/{id}/restore", put(tickets::restore))
         .route("/tickets/{id}/conversations", get(tickets::conversations))
+        .route("/tickets/{id}/reply", post(replies::reply))
+        .route("/tickets/{id}/notes", post(replies::note))
         .route("/ticket_fields", get(tickets::fields))
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route("/contacts/{id}", get(contacts::show).put(contacts::update))

@@ -90,14 +90,25 @@ pub(crate) async fn fresh_store(
 }
 
 pub(crate) fn config(run_jobs: bool) -> Config {
-    Config::from_vars([
+    config_with(run_jobs, &[])
+}
+
+/// The test configuration with `extra` variables on top. Graph calls go to a closed loopback
+/// port unless `WADESK_GRAPH_BASE_URL` is given (nothing leaves loopback).
+pub(crate) fn config_with(run_jobs: bool, extra: &[(&str, String)]) -> Config {
+    let mut vars = vec![
         ("WADESK_APP_SECRET".to_string(), SECRET.to_string()),
         ("WADESK_VERIFY_TOKEN".to_string(), VERIFY_TOKEN.to_string()),
         ("WADESK_BOOTSTRAP_API_KEY".to_string(), API_KEY.to_string()),
         ("WADESK_RUN_JOBS".to_string(), run_jobs.to_string()),
         ("WADESK_LISTEN".to_string(), "127.0.0.1:0".to_string()),
-    ])
-    .expect("config")
+        (
+            "WADESK_GRAPH_BASE_URL".to_string(),
+            "http://127.0.0.1:9".to_string(),
+        ),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    Config::from_vars(vars).expect("config")
 }
 
 /// The database of a stopped [`TestApp`], kept until [`KeptDatabase::drop_now`].
@@ -120,9 +131,18 @@ impl TestApp {
     }
 
     pub(crate) async fn start_with(backend: Backend, run_jobs: bool) -> Self {
+        Self::start_configured(backend, config(run_jobs), Arc::new(SystemClock)).await
+    }
+
+    /// Starts with a configuration and clock of the caller's.
+    pub(crate) async fn start_configured(
+        backend: Backend,
+        config: Config,
+        clock: Arc<dyn wadesk_app::Clock>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, pg) = fresh_store(backend, &dir).await;
-        let wadesk = Wadesk::with_store(config(run_jobs), store.clone(), Arc::new(SystemClock))
+        let wadesk = Wadesk::with_store(config, store.clone(), clock)
             .await
             .expect("open");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

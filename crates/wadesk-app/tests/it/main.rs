@@ -7,4 +7,5 @@
 mod harness;
 mod inbox;
 mod numbers;
+mod outbound;
 mod tickets;

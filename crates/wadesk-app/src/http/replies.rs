@@ -274,8 +274,7 @@ async fn compose(
     number: &WaNumber,
     body: Option<&str>,
     template: Option<&Value>,
-    preview_url: bool,
-    reply_to: Option<String>,
+    (preview_url, reply_to): (bool, Option<String>),
     user_id: i64,
 ) -> Result<Composed, ApiError> {
     if let Some(request) = template {
@@ -436,8 +435,7 @@ pub(super) async fn reply(
         &route.number,
         body.body.as_deref(),
         body.template.as_ref(),
-        body.preview_url.unwrap_or(false),
-        body.reply_to.clone(),
+        (body.preview_url.unwrap_or(false), body.reply_to.clone()),
         user_id,
     )
     .await?;
@@ -659,8 +657,7 @@ pub(super) async fn create(
         &number,
         body.description.as_deref(),
         template.as_ref(),
-        false,
-        None,
+        (false, None),
         user_id,
     )
     .await?;
@@ -727,14 +724,11 @@ pub(super) async fn create(
         }
     }
     let latest = tx.latest_ticket(contact.id, number.id).await?;
-    let latest_view = match &latest {
-        Some(t) => Some(LatestTicket {
-            ticket_id: t.id,
-            status: Status::try_from(t.fields.status).unwrap_or(Status::Open),
-            last_message_at: t.fields.last_message_at.unwrap_or(t.fields.created_at),
-        }),
-        None => None,
-    };
+    let latest_view = latest.as_ref().map(|t| LatestTicket {
+        ticket_id: t.id,
+        status: Status::try_from(t.fields.status).unwrap_or(Status::Open),
+        last_message_at: t.fields.last_message_at.unwrap_or(t.fields.created_at),
+    });
     let (mut ticket, created) =
         match decide_thread(latest_view.as_ref(), number.threading_interval, now) {
             ThreadDecision::Join { ticket_id, reopen } => {

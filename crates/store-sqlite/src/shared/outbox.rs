@@ -121,7 +121,9 @@ impl Bucket {
         let avail = self.available(now, per_ms, burst);
         if avail >= 1.0 {
             self.tokens = avail - 1.0;
-            self.updated_at = now;
+            // Another worker may have recorded a later instant: never move back (that would
+            // credit the same interval twice).
+            self.updated_at = self.updated_at.max(now);
             self.dirty = true;
             Ok(())
         } else {
@@ -428,7 +430,7 @@ impl OutboxStore for AdapterStore {
         }
         if !claimed.is_empty() {
             nb.tokens = navail - claimed.len() as f64;
-            nb.updated_at = now_ms;
+            nb.updated_at = nb.updated_at.max(now_ms);
             save_bucket(&mut tx, &nb).await?;
         }
         tx.commit().await.map_err(db_err)?;

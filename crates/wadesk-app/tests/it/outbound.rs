@@ -695,3 +695,69 @@ async fn window_and_templates(backend: Backend) {
     app.stop().await;
 }
 on_both!(window_and_templates);
+
+/// The per-number throughput limit holds across two processes' send jobs on one database: a
+/// backlog of replies goes out no faster than the configured rate, each exactly once.
+async fn throughput_limit_holds_across_workers(backend: Backend) {
+    const RATE: f64 = 10.0;
+    const REPLIES: usize = 25;
+    let sim = Simulator::start(sim_config()).await.unwrap();
+    let vars = [
+        ("WADESK_GRAPH_BASE_URL", sim.base_url().to_owned()),
+        ("WADESK_SEND_RATE_PER_NUMBER", RATE.to_string()),
+    ];
+    let app =
+        TestApp::start_configured(backend, config_with(true, &vars), Arc::new(SystemClock)).await;
+    sim.set_webhook_url(Some(app.url("/webhooks/whatsapp")));
+    // A second worker process on the same database.
+    let worker = wadesk_app::Wadesk::with_store(
+        config_with(true, &vars),
+        app.second_store().await,
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    let stop_worker = tokio_util::sync::CancellationToken::new();
+    let worker = tokio::spawn(worker.run_jobs(stop_worker.clone()));
+    app.connect_sim_number().await;
+    sim.customer_message(CustomerMessage::text(PNID, CUSTOMER, "Hi"))
+        .await
+        .unwrap();
+    let ticket = app.only_ticket().await;
+    // Let the bucket fill, then queue the backlog at once.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let started = std::time::Instant::now();
+    let replies = futures::future::join_all(
+        (0..REPLIES).map(|i| app.reply(ticket, json!({"body": format!("reply {i}")}))),
+    )
+    .await;
+    assert!(replies.iter().all(|r| r.status() == 201));
+    app.until("every reply to be accepted", || async {
+        (sim.accepted_messages().len() >= REPLIES).then_some(())
+    })
+    .await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let accepted = sim.accepted_messages();
+    let mut bodies: Vec<String> = accepted
+        .iter()
+        .map(|m| m.body["text"]["body"].as_str().unwrap().to_owned())
+        .collect();
+    bodies.sort();
+    bodies.dedup();
+    assert_eq!(bodies.len(), REPLIES, "each reply exactly once");
+    assert_eq!(accepted.len(), REPLIES);
+    // A burst of RATE, then RATE per second: the rest needs (REPLIES - RATE) / RATE seconds.
+    let floor = (REPLIES as f64 - RATE) / RATE;
+    let rate = REPLIES as f64 / elapsed;
+    eprintln!(
+        "{REPLIES} replies in {elapsed:.2} s: {rate:.1} msg/s against a limit of {RATE}/s (burst {RATE})"
+    );
+    assert!(
+        elapsed >= floor * 0.9,
+        "sent too fast: {elapsed:.2} s < {floor:.2} s"
+    );
+    stop_worker.cancel();
+    let _ = worker.await;
+    app.stop().await;
+}
+on_both!(throughput_limit_holds_across_workers);

@@ -635,7 +635,7 @@ pub async fn link_send_is_idempotent(store: SharedStore) {
 /// The per-number and per-recipient buckets limit what a claim takes, across calls.
 pub async fn claim_sends_keeps_rate_limits(store: SharedStore) {
     let f = fixture(&store, "acme", "2501").await;
-    queue(&store, &f, 5, None).await;
+    queue(&store, &f, 7, None).await;
     let limits = SendLimits {
         per_number_per_second: 2.0,
         per_number_burst: 2.0,
@@ -659,7 +659,11 @@ pub async fn claim_sends_keeps_rate_limits(store: SharedStore) {
         "one token in 0.5 s"
     );
     assert_eq!(claim(t0() + Duration::milliseconds(1500)).await, 2);
-    assert_eq!(claim(t0() + Duration::seconds(10)).await, 0, "nothing left");
+    // A worker whose clock reads earlier gets nothing and does not move the bucket back.
+    assert_eq!(claim(t0() + Duration::milliseconds(1000)).await, 0);
+    assert_eq!(claim(t0() + Duration::milliseconds(2000)).await, 1, "0.5 s since 1.5 s");
+    assert_eq!(claim(t0() + Duration::seconds(10)).await, 1, "the last one");
+    assert_eq!(claim(t0() + Duration::seconds(20)).await, 0, "nothing left");
 
     // The pair limit: two to the same recipient, a burst of one, one per 6 s.
     let g = fixture(&store, "pairs", "2502").await;

@@ -661,7 +661,11 @@ pub async fn claim_sends_keeps_rate_limits(store: SharedStore) {
     assert_eq!(claim(t0() + Duration::milliseconds(1500)).await, 2);
     // A worker whose clock reads earlier gets nothing and does not move the bucket back.
     assert_eq!(claim(t0() + Duration::milliseconds(1000)).await, 0);
-    assert_eq!(claim(t0() + Duration::milliseconds(2000)).await, 1, "0.5 s since 1.5 s");
+    assert_eq!(
+        claim(t0() + Duration::milliseconds(2000)).await,
+        1,
+        "0.5 s since 1.5 s"
+    );
     assert_eq!(claim(t0() + Duration::seconds(10)).await, 1, "the last one");
     assert_eq!(claim(t0() + Duration::seconds(20)).await, 0, "nothing left");
 

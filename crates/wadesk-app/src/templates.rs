@@ -2,10 +2,15 @@
 //! `message_template_status_update` webhooks), and a send request checked against the
 //! template's placeholders before anything is queued.
 
-use std::{collections::BTreeSet, sync::Arc, time::Duration as StdDuration};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+    time::Duration as StdDuration,
+};
 
 use serde_json::{Value, json};
 use store::{EventKind, Store, StoreError, TemplateRow, WaNumber};
+use ticketing_core::NumberId;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use wa_client::graph::{AccessToken, GraphClient, GraphClientError};
@@ -16,6 +21,8 @@ use crate::clock::Clock;
 const MAX_TEMPLATE_PAGES: usize = 50;
 /// The job cursor over recorded events (template webhooks).
 const CURSOR: &str = "templates:events";
+/// How long a number whose sync failed waits before the periodic sync tries it again.
+const SYNC_RETRY: time::Duration = time::Duration::minutes(5);
 
 /// Why a sync failed.
 #[derive(Debug, thiserror::Error)]
@@ -69,8 +76,17 @@ pub async fn run_templates(
     shutdown: CancellationToken,
 ) {
     tracing::info!("templates loop started");
+    let mut failed: HashMap<NumberId, OffsetDateTime> = HashMap::new();
     while !shutdown.is_cancelled() {
-        if let Err(e) = template_pass(store.as_ref(), clock.as_ref(), &graph, interval).await {
+        if let Err(e) = template_pass(
+            store.as_ref(),
+            clock.as_ref(),
+            &graph,
+            interval,
+            &mut failed,
+        )
+        .await
+        {
             tracing::warn!(error.message = %e, "templates pass failed");
         }
         tokio::select! {
@@ -87,6 +103,7 @@ pub async fn template_pass(
     clock: &dyn Clock,
     graph: &GraphClient,
     interval: StdDuration,
+    failed: &mut HashMap<NumberId, OffsetDateTime>,
 ) -> Result<(), StoreError> {
     let mut resync_wabas: BTreeSet<String> = BTreeSet::new();
     let mut cursor = store.job_cursor(CURSOR).await?;
@@ -142,15 +159,20 @@ pub async fn template_pass(
                 Some(t) => (now - t).unsigned_abs() >= interval,
             }
         };
-        if due && number.status == store::NumberStatus::Connected {
+        // After a failure, wait before asking Meta again (a webhook asks at once).
+        let backing_off = failed
+            .get(&number.id)
+            .is_some_and(|t| now - *t < SYNC_RETRY && !resync_wabas.contains(&number.waba_id));
+        if due && !backing_off && number.status == store::NumberStatus::Connected {
             match sync_number(store, graph, &number, now).await {
                 Ok(rows) => {
-                    tracing::info!(number = %number.id, templates = rows.len(), "templates synced")
+                    failed.remove(&number.id);
+                    tracing::info!(number = %number.id, templates = rows.len(), "templates synced");
                 }
                 Err(SyncError::Store(e)) => return Err(e),
                 Err(e) => {
-                    // Recorded as synced anyway would hide the problem; try again next interval.
-                    tracing::warn!(number = %number.id, error.message = %e, "template sync failed");
+                    failed.insert(number.id, now);
+                    tracing::warn!(number = %number.id, error.message = %e, "template sync failed; retried later");
                 }
             }
         }
@@ -552,7 +574,6 @@ fn index_of(button: &Value) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ticketing_core::NumberId;
 
     fn row(v: Value) -> TemplateRow {
         TemplateRow {

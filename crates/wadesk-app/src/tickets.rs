@@ -205,7 +205,14 @@ pub async fn apply_event(
                         };
                         let mut domain = domain_entry(&row)?;
                         if domain.apply(annotation) == AnnotateOutcome::Applied {
+                            let outbound = row.fields.data.get("outbound").cloned();
                             row.fields.data = serde_json::to_value(&domain).map_err(invalid)?;
+                            // An agent's reply keeps who sent it.
+                            if let (Some(o), Some(map)) =
+                                (outbound, row.fields.data.as_object_mut())
+                            {
+                                map.insert("outbound".into(), o);
+                            }
                             row.fields.updated_at = now;
                             tx.update_entry(row.id, &row.fields).await?;
                             touch_ticket(tx.as_mut(), row.ticket_id, now).await?;

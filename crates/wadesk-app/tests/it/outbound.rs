@@ -609,6 +609,22 @@ async fn window_and_templates(backend: Backend) {
             .status(),
         201
     );
+    // The customer's first message is 25 hours old, past the threading interval (24 h), but the
+    // template reply counts as the ticket's latest message: the answer joined the same ticket.
+    let tickets = app.get_json("/tickets").await;
+    assert_eq!(tickets.as_array().unwrap().len(), 1, "{tickets}");
+    let texts: Vec<Value> = app
+        .convs(ticket)
+        .await
+        .iter()
+        .map(|c| c["body_text"].clone())
+        .collect();
+    assert_eq!(
+        texts.len(),
+        3,
+        "template, customer's answer and reply: {texts:?}"
+    );
+    assert!(texts.contains(&json!("Thanks")), "{texts:?}");
 
     // A business-initiated conversation with a new phone number.
     let create = |template: Value| {

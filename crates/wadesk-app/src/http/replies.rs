@@ -427,6 +427,28 @@ pub(super) async fn reply(
             "It should be a non-empty text (or send a `template`)",
         )]));
     }
+    if body.body.is_some() && body.template.is_some() {
+        return Err(ApiError::validation(vec![field_error(
+            "template",
+            "invalid_field",
+            "Send either a `body` (free-form text) or a `template`, not both",
+        )]));
+    }
+    if let Some(quoted) = &body.reply_to {
+        let on_ticket = app
+            .store
+            .entries(caller.account.id, id)
+            .await?
+            .iter()
+            .any(|e| e.fields.wamid.as_deref() == Some(quoted.as_str()));
+        if !on_ticket {
+            return Err(ApiError::validation(vec![field_error(
+                "reply_to",
+                "invalid_value",
+                "It should be the WhatsApp message id (wamid) of a message on this ticket",
+            )]));
+        }
+    }
     let route = route(&app, &caller, &ticket).await?;
     let user_id = body.user_id.unwrap_or(caller.agent.id.0);
     let composed = compose(

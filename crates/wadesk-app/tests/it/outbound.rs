@@ -202,6 +202,19 @@ async fn reply_is_sent_once_and_delivery_moves_forward(backend: Backend) {
     assert_eq!(reply["whatsapp"]["status"], "pending");
     assert_eq!(reply["whatsapp"]["message_id"], Value::Null);
     let reply_id = reply["id"].as_i64().unwrap();
+    for bad in [
+        json!({}),
+        json!({"body": "   "}),
+        json!({"body": "x", "template": {"name": "hello_world", "language": "en_US"}}),
+        json!({"body": "x", "reply_to": "wamid.NOT_HERE"}),
+        json!({"body": "x".repeat(4097)}),
+    ] {
+        let resp = app.reply(ticket, bad.clone()).await;
+        assert_eq!(resp.status(), 400, "{bad}");
+        let err: Value = resp.json().await.unwrap();
+        assert!(err["errors"][0]["code"].is_string(), "{err}");
+    }
+    assert_eq!(app.reply(999_999, json!({"body": "x"})).await.status(), 404);
 
     let note = app
         .api(Method::POST, &format!("/tickets/{ticket}/notes"))

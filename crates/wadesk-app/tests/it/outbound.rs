@@ -477,6 +477,38 @@ async fn permanent_errors_fail_at_once(backend: Backend) {
         );
     }
     assert!(sim.accepted_messages().is_empty());
+
+    // Meta accepts, then reports `failed` by webhook (its usual way for 131047): the entry shows
+    // the webhook's error; the send itself was accepted and is not retried.
+    sim.add_failure(FailureRule::times(
+        Failure::FailedStatus {
+            code: 131047,
+            title: "Re-engagement message".into(),
+            details: "More than 24 hours have passed".into(),
+        },
+        1,
+    ));
+    let reply: Value = app
+        .reply(ticket, json!({"body": "late answer"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = reply["id"].as_i64().unwrap();
+    let failed = app.status_becomes(ticket, id, "failed").await;
+    assert_eq!(failed["whatsapp"]["error"]["code"], 131047);
+    assert_eq!(
+        failed["whatsapp"]["error"]["title"],
+        "Re-engagement message"
+    );
+    assert!(failed["whatsapp"]["message_id"].is_string());
+    let send = app
+        .sends(ticket)
+        .await
+        .into_iter()
+        .find(|s| s.entry_id.0 == id)
+        .unwrap();
+    assert_eq!((send.state, send.attempts), (SendState::Sent, 1));
     app.stop().await;
 }
 on_both!(permanent_errors_fail_at_once);

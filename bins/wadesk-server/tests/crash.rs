@@ -43,6 +43,8 @@ fn start(db: &str, port: u16, data: &Path) -> Child {
         .env("WADESK_APP_SECRET", SECRET)
         .env("WADESK_BOOTSTRAP_API_KEY", KEY)
         .env("WADESK_DATA_DIR", data)
+        // Nothing leaves loopback: Graph calls (template syncs) go to a closed port.
+        .env("WADESK_GRAPH_BASE_URL", "http://127.0.0.1:9")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

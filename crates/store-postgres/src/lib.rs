@@ -32,6 +32,7 @@
 mod billing;
 mod convert;
 mod media;
+mod outbox;
 mod settings;
 mod sla;
 mod tickets;

@@ -23,6 +23,7 @@
 mod billing;
 mod convert;
 mod media;
+mod outbox;
 mod settings;
 mod sla;
 mod tickets;

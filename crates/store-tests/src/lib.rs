@@ -25,6 +25,7 @@
 pub mod billing;
 pub mod checks;
 pub mod media;
+pub mod outbox;
 pub mod settings;
 pub mod sla;
 pub mod tickets;
@@ -119,6 +120,23 @@ macro_rules! conformance_tests {
             billing_claims_are_disjoint_and_leases_expire,
             billing_settings_round_trip,
         );
+        $crate::conformance_tests!(@outbox $harness;
+            outbox_entry_and_send_commit_together,
+            claim_sends_is_exclusive_under_race,
+            send_outcomes_move_state_and_entry,
+            expired_sends_become_unknown_and_reconcile,
+            link_send_is_idempotent,
+            claim_sends_keeps_rate_limits,
+            templates_replace_and_cursors,
+        );
+    };
+    (@outbox $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::outbox::$check).await;
+            }
+        )*
     };
     (@billing $harness:ty; $($check:ident),* $(,)?) => {
         $(

@@ -10,6 +10,7 @@
 mod billing;
 mod error;
 mod media;
+mod outbox;
 mod settings;
 mod sla;
 mod tickets;
@@ -18,6 +19,7 @@ mod types;
 pub use billing::*;
 pub use error::{StoreError, StoreResult};
 pub use media::*;
+pub use outbox::*;
 pub use settings::*;
 pub use sla::*;
 pub use tickets::*;
@@ -36,6 +38,8 @@ pub trait Store:
     + SettingsStore
     + SlaStore
     + BillingStore
+    + OutboxStore
+    + TemplateStore
     + Send
     + Sync
     + std::fmt::Debug

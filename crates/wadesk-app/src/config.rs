@@ -26,6 +26,20 @@ pub struct Config {
     /// `WADESK_PUBLIC_URL`: how agents reach this server (e.g. `https://help.example.com`),
     /// the prefix of attachment URLs; unset, they are relative (`/api/v2/attachments/…`).
     pub public_url: Option<String>,
+    /// `WADESK_SEND_RATE_PER_NUMBER`: messages per second each business number may send
+    /// (Meta's default throughput, 80).
+    pub send_rate_per_number: f64,
+    /// `WADESK_GRAPH_TIMEOUT_SECS`: whole-request timeout of Graph API calls (30).
+    pub graph_timeout: std::time::Duration,
+    /// `WADESK_SEND_RECONCILE_SECS`: how long a send whose outcome is unknown waits for a status
+    /// webhook before it is marked failed (600).
+    pub send_reconcile_timeout: std::time::Duration,
+    /// `WADESK_SEND_MAX_ATTEMPTS`: attempts before a send that keeps failing with retryable
+    /// errors is marked failed (12).
+    pub send_max_attempts: u32,
+    /// `WADESK_TEMPLATE_SYNC_SECS`: how often every number's templates are synced from Meta
+    /// (3600; 0 turns the periodic sync off).
+    pub template_sync_interval: std::time::Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -45,6 +59,11 @@ impl std::fmt::Debug for Config {
             .field("data_dir", &self.data_dir)
             .field("run_jobs", &self.run_jobs)
             .field("public_url", &self.public_url)
+            .field("send_rate_per_number", &self.send_rate_per_number)
+            .field("graph_timeout", &self.graph_timeout)
+            .field("send_reconcile_timeout", &self.send_reconcile_timeout)
+            .field("send_max_attempts", &self.send_max_attempts)
+            .field("template_sync_interval", &self.template_sync_interval)
             .finish()
     }
 }
@@ -150,8 +169,33 @@ impl Config {
                 }
             })
             .transpose()?;
+        let number =
+            |name: &'static str, default: f64, min: f64, max: f64| -> Result<f64, ConfigError> {
+                match get(name) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|n| n.is_finite() && *n >= min && *n <= max)
+                        .ok_or_else(|| ConfigError {
+                            variable: name,
+                            value: v.clone(),
+                            reason: format!("expected a number from {min} to {max}"),
+                        }),
+                }
+            };
+        let send_rate_per_number = number("WADESK_SEND_RATE_PER_NUMBER", 80.0, 0.01, 10_000.0)?;
+        let graph_timeout = number("WADESK_GRAPH_TIMEOUT_SECS", 30.0, 0.05, 600.0)?;
+        let send_reconcile = number("WADESK_SEND_RECONCILE_SECS", 600.0, 1.0, 7.0 * 86_400.0)?;
+        let send_max_attempts = number("WADESK_SEND_MAX_ATTEMPTS", 12.0, 1.0, 1000.0)?;
+        let template_sync = number("WADESK_TEMPLATE_SYNC_SECS", 3600.0, 0.0, 30.0 * 86_400.0)?;
 
         Ok(Config {
+            send_rate_per_number,
+            graph_timeout: std::time::Duration::from_secs_f64(graph_timeout),
+            send_reconcile_timeout: std::time::Duration::from_secs_f64(send_reconcile),
+            send_max_attempts: send_max_attempts as u32,
+            template_sync_interval: std::time::Duration::from_secs_f64(template_sync),
             database_url,
             listen,
             graph_base_url,
@@ -219,6 +263,26 @@ mod tests {
         assert_eq!(c.graph_api_version, "v23.0");
         assert!(c.run_jobs);
         assert_eq!(c.data_dir, PathBuf::from("./wadesk-data"));
+        assert_eq!(c.send_rate_per_number, 80.0);
+        assert_eq!(c.send_reconcile_timeout.as_secs(), 600);
+    }
+
+    #[test]
+    fn send_settings_are_checked() {
+        let c = cfg(&[
+            ("WADESK_SEND_RATE_PER_NUMBER", "20"),
+            ("WADESK_GRAPH_TIMEOUT_SECS", "0.5"),
+        ])
+        .unwrap();
+        assert_eq!(c.send_rate_per_number, 20.0);
+        assert_eq!(c.graph_timeout.as_millis(), 500);
+        assert_eq!(
+            cfg(&[("WADESK_SEND_RATE_PER_NUMBER", "fast")])
+                .unwrap_err()
+                .variable,
+            "WADESK_SEND_RATE_PER_NUMBER"
+        );
+        assert!(cfg(&[("WADESK_SEND_RATE_PER_NUMBER", "0")]).is_err());
     }
 
     #[test]

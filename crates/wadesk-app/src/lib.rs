@@ -18,7 +18,9 @@ pub mod ingest;
 pub mod jobs;
 pub mod media;
 pub mod metrics;
+pub mod outbound;
 pub mod sla;
+pub mod templates;
 pub mod tickets;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -55,6 +57,8 @@ pub enum AppError {
 
 /// How often the tickets job looks for recorded events when idle.
 const TICKETS_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often the templates job looks for template webhooks and stale template lists.
+const TEMPLATES_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How often the SLA timer job looks for due reminders and escalations.
 const SLA_POLL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -246,6 +250,22 @@ impl Wadesk {
                 self.media_graph_client(),
                 self.blob_store(),
                 media::MediaSettings::new(role),
+                shutdown.clone(),
+            )),
+            tokio::spawn(outbound::run_sends(
+                self.store.clone(),
+                self.clock.clone(),
+                outbound::graph_client(&self.config),
+                outbound::SendSettings::from_config(&self.config, role),
+                Arc::new(Notify::new()),
+                shutdown.clone(),
+            )),
+            tokio::spawn(templates::run_templates(
+                self.store.clone(),
+                self.clock.clone(),
+                outbound::graph_client(&self.config),
+                self.config.template_sync_interval,
+                TEMPLATES_POLL,
                 shutdown.clone(),
             )),
         ]

@@ -216,7 +216,14 @@ pub async fn apply_event(
                         };
                         let mut domain = domain_entry(&row)?;
                         if domain.apply(annotation) == AnnotateOutcome::Applied {
+                            let outbound = row.fields.data.get("outbound").cloned();
                             row.fields.data = serde_json::to_value(&domain).map_err(invalid)?;
+                            // An agent's reply keeps who sent it.
+                            if let (Some(o), Some(map)) =
+                                (outbound, row.fields.data.as_object_mut())
+                            {
+                                map.insert("outbound".into(), o);
+                            }
                             row.fields.updated_at = now;
                             tx.update_entry(row.id, &row.fields).await?;
                             touch_ticket(tx.as_mut(), row.ticket_id, now).await?;
@@ -233,6 +240,17 @@ pub async fn apply_event(
         EventKind::Status => {
             let status: wa_client::webhook::Status =
                 serde_json::from_value(e.payload["status"].clone()).map_err(invalid)?;
+            // A status of one of our sends names its outbox row: give the entry its wamid
+            // first, so a status that arrives before the send's answer was recorded (or after
+            // a timeout left its outcome unknown) still finds it.
+            if let Some(outbox) = status
+                .biz_opaque_callback_data
+                .as_deref()
+                .and_then(crate::outbound::parse_callback_data)
+            {
+                let linked = store.link_send(outbox, number_id, &status.id, now).await?;
+                tracing::debug!(%outbox, wamid = %status.id, ?linked, "status linked to its send");
+            }
             let mut tx = store.begin_tickets(account).await?;
             if !tx
                 .mark_event(event.id, EventOutcome::Applied, None, now)
@@ -298,7 +316,7 @@ fn status_rank(s: &str) -> u8 {
 }
 
 /// Every WhatsApp id and E.164 number under which the sender may already be known.
-fn lookup_for(identity: &ContactIdentity) -> ContactLookup {
+pub(crate) fn lookup_for(identity: &ContactIdentity) -> ContactLookup {
     let mut phones: Vec<String> = Vec::new();
     for n in identity.numbers() {
         for v in std::iter::once(n.clone()).chain(lookup_variants(&n)) {
@@ -534,7 +552,9 @@ async fn add_entry(
             if reopen {
                 ticket.fields.status = Status::Open.code();
             }
-            ticket.fields.last_message_at = thread.last_message_at();
+            // Replies are not in the domain thread until they have a wamid: never move back.
+            ticket.fields.last_message_at =
+                thread.last_message_at().max(ticket.fields.last_message_at);
             ticket.fields.updated_at = now;
             tx.update_ticket(ticket_id, &ticket.fields).await?;
             if let Some(ctx) = sla

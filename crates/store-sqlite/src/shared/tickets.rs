@@ -18,7 +18,7 @@ const CONTACT_COLUMNS: &str = "id, account_id, name, email, phone, mobile, phone
      created_at, updated_at";
 const TICKET_COLUMNS: &str = "id, account_id, number_id, requester_id, subject, subject_edited, status, priority, \
      source, responder_id, group_id, tags, created_at, updated_at, last_message_at, deleted";
-const ENTRY_COLUMNS: &str = "id, account_id, ticket_id, number_id, wamid, incoming, private, body, body_text, \
+pub(crate) const ENTRY_COLUMNS: &str = "id, account_id, ticket_id, number_id, wamid, incoming, private, body, body_text, \
      attachments, wa_status, wa_error, reply_to, data, created_at, updated_at";
 
 fn col<'r, T>(row: &'r DbRow, name: &str) -> StoreResult<T>
@@ -88,7 +88,7 @@ fn ticket(row: &DbRow) -> StoreResult<TicketRow> {
     })
 }
 
-fn entry(row: &DbRow) -> StoreResult<EntryRow> {
+pub(crate) fn entry(row: &DbRow) -> StoreResult<EntryRow> {
     let wa_error: Option<String> = col(row, "wa_error")?;
     Ok(EntryRow {
         id: EntryId(col(row, "id")?),

@@ -9,7 +9,9 @@ mod deliveries;
 mod notifications;
 mod numbers;
 mod ops;
+mod replies;
 pub mod sla;
+mod templates;
 mod tickets;
 mod webhook;
 
@@ -82,6 +84,11 @@ pub fn router(state: AppState) -> Router {
             "/whatsapp/billing/rate_cards",
             get(billing::show_rate_cards).put(billing::put_rate_cards),
         )
+        .route("/whatsapp/numbers/{id}/templates", get(templates::list))
+        .route(
+            "/whatsapp/numbers/{id}/templates/sync",
+            post(templates::sync),
+        )
         .route("/whatsapp/webhook_deliveries", get(deliveries::list))
         .route("/whatsapp/webhook_deliveries/{id}", get(deliveries::show))
         .route(
@@ -89,7 +96,7 @@ pub fn router(state: AppState) -> Router {
             post(deliveries::reprocess),
         )
         .route("/openapi.json", get(openapi))
-        .route("/tickets", get(tickets::list))
+        .route("/tickets", get(tickets::list).post(replies::create))
         .route(
             "/tickets/{id}",
             get(tickets::show)
@@ -98,6 +105,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tickets/{id}/restore", put(tickets::restore))
         .route("/tickets/{id}/conversations", get(tickets::conversations))
+        .route("/tickets/{id}/reply", post(replies::reply))
+        .route("/tickets/{id}/notes", post(replies::note))
         .route("/ticket_fields", get(tickets::fields))
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route("/contacts/{id}", get(contacts::show).put(contacts::update))

@@ -225,6 +225,23 @@ pub(super) async fn create(
             other => other.into(),
         })?;
     tracing::info!(account = %caller.account.id, number = %number.id, "WhatsApp number connected");
+    // Its templates are read from Meta in the background (the templates job retries later).
+    {
+        let (store, config, clock, number) = (
+            app.store.clone(),
+            app.config.clone(),
+            app.clock.clone(),
+            number.clone(),
+        );
+        tokio::spawn(async move {
+            let graph = crate::outbound::graph_client(&config);
+            if let Err(e) =
+                crate::templates::sync_number(store.as_ref(), &graph, &number, clock.now()).await
+            {
+                tracing::warn!(number = %number.id, error.message = %e, "template sync on connect failed");
+            }
+        });
+    }
     Ok((StatusCode::CREATED, Json(NumberView::from(&number))).into_response())
 }
 

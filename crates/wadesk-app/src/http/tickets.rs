@@ -39,11 +39,11 @@ fn ordered(mut entries: Vec<EntryRow>) -> Vec<EntryRow> {
 }
 
 /// Splits entries into the description (the first customer WhatsApp message) and the rest.
-fn split_description(entries: Vec<EntryRow>) -> (Option<EntryRow>, Vec<EntryRow>) {
+pub(super) fn split_description(entries: Vec<EntryRow>) -> (Option<EntryRow>, Vec<EntryRow>) {
     let mut entries = ordered(entries);
     match entries
         .iter()
-        .position(|e| e.fields.wamid.is_some() && !e.fields.private)
+        .position(|e| !e.fields.private && (e.fields.wamid.is_some() || is_outbound(e)))
     {
         Some(i) => {
             let d = entries.remove(i);
@@ -81,10 +81,22 @@ fn attachments(e: &EntryRow, r: &Render<'_>) -> Value {
     list
 }
 
+/// An agent's reply or template sent over WhatsApp (stored before it has a wamid).
+fn is_outbound(e: &EntryRow) -> bool {
+    e.fields.data.get("outbound").is_some_and(Value::is_object)
+}
+
+/// A note (private or public), not a WhatsApp message.
+fn is_note(e: &EntryRow) -> bool {
+    e.fields.private || e.fields.data.get("note").is_some()
+}
+
 /// The `whatsapp` sub-object of a conversation (or of a ticket's description).
 fn whatsapp(e: &EntryRow) -> Value {
-    let Some(wamid) = &e.fields.wamid else {
-        return Value::Null;
+    let wamid = match &e.fields.wamid {
+        Some(w) => Some(w.clone()),
+        None if is_outbound(e) => None,
+        None => return Value::Null,
     };
     let domain: Option<Entry> = serde_json::from_value(e.fields.data.clone()).ok();
     let status = e
@@ -122,7 +134,11 @@ fn whatsapp(e: &EntryRow) -> Value {
     })
 }
 
-fn conversation(e: &EntryRow, requester: ContactId, r: &Render<'_>) -> Value {
+pub(super) fn conversation(e: &EntryRow, requester: ContactId, r: &Render<'_>) -> Value {
+    let agent = e.fields.data["outbound"]["user_id"]
+        .as_i64()
+        .or_else(|| e.fields.data["note"]["user_id"].as_i64());
+    let note = is_note(e);
     json!({
         "id": e.id.0,
         "ticket_id": e.ticket_id.get(),
@@ -130,9 +146,9 @@ fn conversation(e: &EntryRow, requester: ContactId, r: &Render<'_>) -> Value {
         "body_text": e.fields.body_text,
         "incoming": e.fields.incoming,
         "private": e.fields.private,
-        "user_id": if e.fields.incoming { Some(requester.get()) } else { None },
-        "source": if e.fields.private { 2 } else { Source::WhatsApp.code() },
-        "category": if e.fields.private { 2 } else { 1 },
+        "user_id": if e.fields.incoming { Some(requester.get()) } else { agent },
+        "source": if note { 2 } else { Source::WhatsApp.code() },
+        "category": if note { 2 } else { 1 },
         "support_email": null,
         "from_email": null,
         "to_emails": [],
@@ -160,7 +176,7 @@ fn with_sla(v: &mut Value, sla: Option<&store::TicketSla>) {
     o.insert("sla_policy_id".into(), json!(s.policy_id));
 }
 
-fn ticket_json(t: &TicketRow, description: Option<&EntryRow>, r: &Render<'_>) -> Value {
+pub(super) fn ticket_json(t: &TicketRow, description: Option<&EntryRow>, r: &Render<'_>) -> Value {
     let f = &t.fields;
     let mut v = json!({
         "id": t.id.get(),
@@ -306,6 +322,20 @@ pub(super) async fn show(
     let (description, rest) = split_description(entries);
     let mut v = ticket_json(&ticket, description.as_ref(), &Render::new(&app));
     with_sla(&mut v, app.store.ticket_sla(account, id).await?.as_ref());
+    if let Some(number) = ticket.fields.number_id {
+        let last = app
+            .store
+            .last_inbound_at(account, ticket.fields.requester_id, number)
+            .await?;
+        let expires = crate::outbound::window_expires_at(last);
+        if !v["whatsapp"].is_object() {
+            v["whatsapp"] = json!({});
+        }
+        v["whatsapp"]["number_id"] = json!(number.0);
+        v["whatsapp"]["customer_service_window_expires_at"] = json!(expires.map(rfc3339));
+        v["whatsapp"]["customer_service_window_open"] =
+            json!(crate::outbound::window_open(last, app.clock.now()));
+    }
     let includes: Vec<String> = form_pairs(query.as_deref().unwrap_or(""))
         .into_iter()
         .filter(|(k, _)| k == "include")

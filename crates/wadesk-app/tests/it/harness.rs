@@ -90,14 +90,25 @@ pub(crate) async fn fresh_store(
 }
 
 pub(crate) fn config(run_jobs: bool) -> Config {
-    Config::from_vars([
+    config_with(run_jobs, &[])
+}
+
+/// The test configuration with `extra` variables on top. Graph calls go to a closed loopback
+/// port unless `WADESK_GRAPH_BASE_URL` is given (nothing leaves loopback).
+pub(crate) fn config_with(run_jobs: bool, extra: &[(&str, String)]) -> Config {
+    let mut vars = vec![
         ("WADESK_APP_SECRET".to_string(), SECRET.to_string()),
         ("WADESK_VERIFY_TOKEN".to_string(), VERIFY_TOKEN.to_string()),
         ("WADESK_BOOTSTRAP_API_KEY".to_string(), API_KEY.to_string()),
         ("WADESK_RUN_JOBS".to_string(), run_jobs.to_string()),
         ("WADESK_LISTEN".to_string(), "127.0.0.1:0".to_string()),
-    ])
-    .expect("config")
+        (
+            "WADESK_GRAPH_BASE_URL".to_string(),
+            "http://127.0.0.1:9".to_string(),
+        ),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    Config::from_vars(vars).expect("config")
 }
 
 /// The database of a stopped [`TestApp`], kept until [`KeptDatabase::drop_now`].
@@ -120,31 +131,36 @@ impl TestApp {
     }
 
     pub(crate) async fn start_with(backend: Backend, run_jobs: bool) -> Self {
-        Self::start_with_vars(backend, run_jobs, &[]).await
+        Self::start_configured(backend, config(run_jobs), Arc::new(SystemClock)).await
     }
 
-    /// Starts with extra configuration variables; `WADESK_DATA_DIR` is a temporary directory.
+    /// Starts with extra configuration variables on top of the test configuration.
     pub(crate) async fn start_with_vars(
         backend: Backend,
         run_jobs: bool,
         vars: &[(&str, &str)],
     ) -> Self {
+        let extra: Vec<(&str, String)> = vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        Self::start_configured(
+            backend,
+            config_with(run_jobs, &extra),
+            Arc::new(SystemClock),
+        )
+        .await
+    }
+
+    /// Starts with a configuration and clock of the caller's.
+    pub(crate) async fn start_configured(
+        backend: Backend,
+        config: Config,
+        clock: Arc<dyn wadesk_app::Clock>,
+    ) -> Self {
+        let mut config = config;
         let dir = tempfile::tempdir().expect("tempdir");
+        // Media blobs go to the test's own directory.
+        config.data_dir = dir.path().join("data");
         let (store, pg) = fresh_store(backend, &dir).await;
-        let mut all: Vec<(String, String)> = vec![
-            ("WADESK_APP_SECRET".into(), SECRET.into()),
-            ("WADESK_VERIFY_TOKEN".into(), VERIFY_TOKEN.into()),
-            ("WADESK_BOOTSTRAP_API_KEY".into(), API_KEY.into()),
-            ("WADESK_RUN_JOBS".into(), run_jobs.to_string()),
-            ("WADESK_LISTEN".into(), "127.0.0.1:0".into()),
-            (
-                "WADESK_DATA_DIR".into(),
-                dir.path().join("data").display().to_string(),
-            ),
-        ];
-        all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let config = Config::from_vars(all).expect("config");
-        let wadesk = Wadesk::with_store(config, store.clone(), Arc::new(SystemClock))
+        let wadesk = Wadesk::with_store(config, store.clone(), clock)
             .await
             .expect("open");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -10,6 +10,7 @@ mod harness;
 mod inbox;
 mod media;
 mod numbers;
+mod outbound;
 mod settings;
 mod sla;
 mod tickets;

@@ -1,0 +1,834 @@
+//! `POST /api/v2/tickets/{id}/reply`, `POST /api/v2/tickets/{id}/notes` and
+//! `POST /api/v2/tickets` (CONTRACT section 4): what agents write.
+//!
+//! A reply is stored (its conversation entry and its outbox row, in one transaction) and answered
+//! 201 at once with `whatsapp.status` `pending`; the send job delivers it. A free-form reply is
+//! refused with 422 `outside_customer_service_window` when the customer's last message is 24 hours
+//! old or more (nothing is stored); a template may always be sent, after its parameters are checked
+//! against the template. Notes are stored only: no WhatsApp send, no effect on the window or the
+//! threading interval.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use store::{
+    ContactFields, ContactRow, EntryFields, NewSend, OutboundTx, TemplateRow, TicketFields,
+    TicketRow, WaNumber,
+};
+use ticketing_core::{
+    AgentId, ContactId, Priority, Status, TicketId,
+    contact::{ContactIdentity, WaId, canonicalize_phone},
+    threading::{LatestTicket, ThreadDecision, decide_thread},
+};
+use time::OffsetDateTime;
+
+use super::{
+    AppState,
+    api::{ApiError, ApiJson, Caller, FieldError, rfc3339},
+    tickets::{Render, conversation, split_description, ticket_json},
+};
+use crate::{
+    outbound::{OutboundPayload, window_expires_at, window_open},
+    templates::{TemplateProblem, check_send, sync_number},
+    tickets::html,
+};
+
+/// WhatsApp's limit on a text message.
+const MAX_TEXT_CHARS: usize = 4096;
+
+fn field_error(field: &str, code: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.to_owned(),
+        message: message.into(),
+        code: code.to_owned(),
+    }
+}
+
+fn unprocessable(description: &str, errors: Vec<FieldError>) -> ApiError {
+    ApiError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        description: description.to_owned(),
+        errors,
+    }
+}
+
+fn template_problems(problems: Vec<TemplateProblem>) -> ApiError {
+    unprocessable(
+        "The template cannot be sent as requested",
+        problems
+            .into_iter()
+            .map(|p| field_error(&p.field, p.code, p.message))
+            .collect(),
+    )
+}
+
+fn ticket_id(raw: &str) -> Result<TicketId, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(TicketId)
+        .ok_or_else(ApiError::not_found)
+}
+
+/// Freshdesk bodies are HTML; WhatsApp takes text: tags dropped, breaks and paragraphs as new
+/// lines, the common entities decoded.
+pub(super) fn html_to_text(body: &str) -> String {
+    if !body.contains('<') && !body.contains('&') {
+        return body.trim().to_owned();
+    }
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('>') else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let tag = rest[start + 1..start + end]
+            .trim()
+            .trim_start_matches('/')
+            .split(|c: char| c.is_whitespace() || c == '/')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let closing = rest[start + 1..].starts_with('/');
+        if tag == "br"
+            || (closing && matches!(tag.as_str(), "p" | "div" | "li" | "h1" | "h2" | "h3"))
+        {
+            out.push('\n');
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    let decoded = out
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    decoded.trim().to_owned()
+}
+
+/// The body of `POST /tickets/{id}/reply`.
+#[derive(Debug, Deserialize)]
+pub(super) struct ReplyBody {
+    body: Option<String>,
+    template: Option<Value>,
+    user_id: Option<i64>,
+    preview_url: Option<bool>,
+    /// A wamid of the ticket to quote (WhatsApp's `context`).
+    reply_to: Option<String>,
+}
+
+/// Where a ticket's messages go: its number and the recipient.
+struct Route {
+    number: WaNumber,
+    contact: ContactRow,
+    recipient: String,
+}
+
+async fn route(app: &AppState, caller: &Caller, ticket: &TicketRow) -> Result<Route, ApiError> {
+    let Some(number_id) = ticket.fields.number_id else {
+        return Err(unprocessable(
+            "This ticket is not a WhatsApp conversation",
+            vec![field_error(
+                "",
+                "not_a_whatsapp_ticket",
+                "Only WhatsApp tickets (source 13) can be replied to here",
+            )],
+        ));
+    };
+    let number = app
+        .store
+        .list_numbers(caller.account.id)
+        .await?
+        .into_iter()
+        .find(|n| n.id == number_id)
+        .ok_or_else(|| {
+            unprocessable(
+                "The ticket's WhatsApp number is no longer connected",
+                vec![field_error(
+                    "",
+                    "number_disconnected",
+                    "Connect the number again to reply",
+                )],
+            )
+        })?;
+    let contact = app
+        .store
+        .contact(caller.account.id, ticket.fields.requester_id)
+        .await?;
+    let recipient = recipient_of(&contact).ok_or_else(|| {
+        unprocessable(
+            "The requester has no WhatsApp number",
+            vec![field_error(
+                "requester_id",
+                "no_whatsapp_recipient",
+                "The contact has no WhatsApp id, mobile or phone",
+            )],
+        )
+    })?;
+    Ok(Route {
+        number,
+        contact,
+        recipient,
+    })
+}
+
+/// Meta's `to`: the WhatsApp id when known, else the E.164 number.
+fn recipient_of(contact: &ContactRow) -> Option<String> {
+    let f = &contact.fields;
+    f.wa_id
+        .clone()
+        .or_else(|| f.mobile_e164.clone())
+        .or_else(|| f.phone_e164.clone())
+}
+
+/// Finds the template by name and language, syncing the number from Meta once if it is not
+/// known yet.
+async fn find_template(
+    app: &AppState,
+    caller: &Caller,
+    number: &WaNumber,
+    request: &Value,
+) -> Result<TemplateRow, ApiError> {
+    let name = request
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let language = request
+        .get("language")
+        .and_then(|l| l.as_str().or_else(|| l.get("code").and_then(Value::as_str)))
+        .unwrap_or_default();
+    let mut missing = Vec::new();
+    if name.is_empty() {
+        missing.push(field_error(
+            "template.name",
+            "missing_field",
+            "The template's name is required",
+        ));
+    }
+    if language.is_empty() {
+        missing.push(field_error(
+            "template.language",
+            "missing_field",
+            "The template's language code (e.g. en_US) is required",
+        ));
+    }
+    if !missing.is_empty() {
+        return Err(ApiError::validation(missing));
+    }
+    let find = |list: Vec<TemplateRow>| {
+        list.into_iter()
+            .find(|t| t.name == name && t.language == language)
+    };
+    if let Some(t) = find(
+        app.store
+            .list_templates(caller.account.id, number.id)
+            .await?,
+    ) {
+        return Ok(t);
+    }
+    let graph = crate::outbound::graph_client(&app.config);
+    match sync_number(app.store.as_ref(), &graph, number, app.clock.now()).await {
+        Ok(rows) => {
+            if let Some(t) = find(rows) {
+                return Ok(t);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(number = %number.id, error.message = %e, "template sync on demand failed")
+        }
+    }
+    Err(unprocessable(
+        "No such template",
+        vec![field_error(
+            "template.name",
+            "template_not_found",
+            format!(
+                "The number has no template {name} in language {language} (sync with POST /api/v2/whatsapp/numbers/{}/templates/sync)",
+                number.id.0
+            ),
+        )],
+    ))
+}
+
+/// What to send and what the agent sees, from a reply body (free-form text or template).
+struct Composed {
+    payload: OutboundPayload,
+    body_html: String,
+    body_text: String,
+    data: Value,
+}
+
+async fn compose(
+    app: &AppState,
+    caller: &Caller,
+    number: &WaNumber,
+    body: Option<&str>,
+    template: Option<&Value>,
+    (preview_url, reply_to): (bool, Option<String>),
+    user_id: i64,
+) -> Result<Composed, ApiError> {
+    if let Some(request) = template {
+        if !request.is_object() {
+            return Err(ApiError::validation(vec![field_error(
+                "template",
+                "invalid_value",
+                "It should be an object {\"name\", \"language\", \"parameters\"}",
+            )]));
+        }
+        let t = find_template(app, caller, number, request).await?;
+        let (components, text) = check_send(&t, request).map_err(template_problems)?;
+        return Ok(Composed {
+            payload: OutboundPayload::Template {
+                name: t.name.clone(),
+                language: t.language.clone(),
+                components,
+            },
+            body_html: html(&text),
+            body_text: text,
+            data: json!({"outbound": {"user_id": user_id, "kind": "template", "template": {"name": t.name, "language": t.language, "category": t.category}}}),
+        });
+    }
+    let raw = body.unwrap_or_default();
+    let text = html_to_text(raw);
+    if text.is_empty() {
+        return Err(ApiError::validation(vec![field_error(
+            "body",
+            "missing_field",
+            "It should be a non-empty text (or send a `template`)",
+        )]));
+    }
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::validation(vec![field_error(
+            "body",
+            "invalid_value",
+            format!("WhatsApp text messages hold at most {MAX_TEXT_CHARS} characters"),
+        )]));
+    }
+    let body_html = if raw.contains('<') {
+        raw.to_owned()
+    } else {
+        html(&text)
+    };
+    Ok(Composed {
+        payload: OutboundPayload::Text {
+            body: text.clone(),
+            preview_url,
+            reply_to: reply_to.clone(),
+        },
+        body_html,
+        body_text: text,
+        data: json!({"outbound": {"user_id": user_id, "kind": "text"}}),
+    })
+}
+
+fn window_closed(expired_at: Option<OffsetDateTime>) -> ApiError {
+    let message = match expired_at {
+        Some(t) => format!(
+            "The customer service window closed at {}: the customer's last message is more than 24 hours old. Send an approved template instead.",
+            rfc3339(t)
+        ),
+        None => "The customer has not written to this number: a conversation can only be started with an approved template.".to_owned(),
+    };
+    unprocessable(
+        "Outside the 24-hour customer service window",
+        vec![field_error(
+            "body",
+            "outside_customer_service_window",
+            message,
+        )],
+    )
+}
+
+/// Inserts the outgoing entry and its send, and moves the ticket's last message time; in `tx`.
+async fn queue_in(
+    tx: &mut dyn OutboundTx,
+    ticket: &mut TicketRow,
+    number: &WaNumber,
+    recipient: &str,
+    composed: Composed,
+    now: OffsetDateTime,
+) -> Result<store::EntryRow, ApiError> {
+    let entry = tx
+        .insert_entry(
+            ticket.id,
+            Some(number.id),
+            &EntryFields {
+                wamid: None,
+                incoming: false,
+                private: false,
+                body: composed.body_html,
+                body_text: composed.body_text,
+                attachments: json!([]),
+                wa_status: None,
+                wa_error: None,
+                reply_to: match &composed.payload {
+                    OutboundPayload::Text { reply_to, .. } => reply_to.clone(),
+                    _ => None,
+                },
+                data: composed.data,
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .await?;
+    let payload = serde_json::to_value(&composed.payload).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal error",
+            "",
+            "internal_error",
+            e.to_string(),
+        )
+    })?;
+    tx.insert_send(
+        ticket.id,
+        entry.id,
+        &NewSend {
+            number_id: number.id,
+            recipient: recipient.to_owned(),
+            payload,
+        },
+        now,
+    )
+    .await?;
+    // A reply keeps the thread: the threading interval counts from it.
+    ticket.fields.last_message_at = Some(ticket.fields.last_message_at.map_or(now, |t| t.max(now)));
+    ticket.fields.updated_at = now;
+    tx.update_ticket(ticket.id, &ticket.fields).await?;
+    Ok(entry)
+}
+
+/// `POST /api/v2/tickets/{id}/reply`.
+pub(super) async fn reply(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReplyBody>,
+) -> Result<Response, ApiError> {
+    let id = ticket_id(&id)?;
+    let ticket = app.store.ticket(caller.account.id, id).await?;
+    if ticket.fields.deleted {
+        return Err(ApiError::not_found());
+    }
+    if body.body.is_none() && body.template.is_none() {
+        return Err(ApiError::validation(vec![field_error(
+            "body",
+            "missing_field",
+            "It should be a non-empty text (or send a `template`)",
+        )]));
+    }
+    if body.body.is_some() && body.template.is_some() {
+        return Err(ApiError::validation(vec![field_error(
+            "template",
+            "invalid_field",
+            "Send either a `body` (free-form text) or a `template`, not both",
+        )]));
+    }
+    if let Some(quoted) = &body.reply_to {
+        let on_ticket = app
+            .store
+            .entries(caller.account.id, id)
+            .await?
+            .iter()
+            .any(|e| e.fields.wamid.as_deref() == Some(quoted.as_str()));
+        if !on_ticket {
+            return Err(ApiError::validation(vec![field_error(
+                "reply_to",
+                "invalid_value",
+                "It should be the WhatsApp message id (wamid) of a message on this ticket",
+            )]));
+        }
+    }
+    let route = route(&app, &caller, &ticket).await?;
+    let user_id = body.user_id.unwrap_or(caller.agent.id.0);
+    let composed = compose(
+        &app,
+        &caller,
+        &route.number,
+        body.body.as_deref(),
+        body.template.as_ref(),
+        (body.preview_url.unwrap_or(false), body.reply_to.clone()),
+        user_id,
+    )
+    .await?;
+    let free_form = matches!(
+        composed.payload,
+        OutboundPayload::Text { .. } | OutboundPayload::Media { .. }
+    );
+    let now = app.clock.now();
+    let mut tx = app.store.begin_outbound(caller.account.id).await?;
+    if free_form {
+        let last = tx
+            .last_inbound_at(route.contact.id, route.number.id)
+            .await?;
+        if !window_open(last, now) {
+            metrics::counter!("wadesk_replies_refused_total", "reason" => "outside_window")
+                .increment(1);
+            return Err(window_closed(window_expires_at(last)));
+        }
+    }
+    let mut ticket = tx.get_ticket(id).await?;
+    let entry = queue_in(
+        tx.as_mut(),
+        &mut ticket,
+        &route.number,
+        &route.recipient,
+        composed,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    metrics::counter!("wadesk_replies_total").increment(1);
+    Ok((
+        StatusCode::CREATED,
+        Json(conversation(
+            &entry,
+            ticket.fields.requester_id,
+            &Render::new(&app),
+        )),
+    )
+        .into_response())
+}
+
+/// The body of `POST /tickets/{id}/notes`.
+#[derive(Debug, Deserialize)]
+pub(super) struct NoteBody {
+    body: Option<String>,
+    private: Option<bool>,
+    user_id: Option<i64>,
+}
+
+/// `POST /api/v2/tickets/{id}/notes`.
+pub(super) async fn note(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NoteBody>,
+) -> Result<Response, ApiError> {
+    let id = ticket_id(&id)?;
+    let raw = body.body.unwrap_or_default();
+    let text = html_to_text(&raw);
+    if text.is_empty() {
+        return Err(ApiError::validation(vec![field_error(
+            "body",
+            "missing_field",
+            "It should be a non-empty text",
+        )]));
+    }
+    let now = app.clock.now();
+    let mut tx = app.store.begin_tickets(caller.account.id).await?;
+    let mut ticket = tx.get_ticket(id).await?;
+    if ticket.fields.deleted {
+        return Err(ApiError::not_found());
+    }
+    let user_id = body.user_id.unwrap_or(caller.agent.id.0);
+    let entry = tx
+        .insert_entry(
+            id,
+            ticket.fields.number_id,
+            &EntryFields {
+                wamid: None,
+                incoming: false,
+                private: body.private.unwrap_or(true),
+                body: if raw.contains('<') {
+                    raw.clone()
+                } else {
+                    html(&text)
+                },
+                body_text: text,
+                attachments: json!([]),
+                wa_status: None,
+                wa_error: None,
+                reply_to: None,
+                data: json!({"note": {"user_id": user_id}}),
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .await?;
+    // A note changes neither the window nor the thread: only `updated_at`.
+    ticket.fields.updated_at = now;
+    tx.update_ticket(id, &ticket.fields).await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(conversation(
+            &entry,
+            ticket.fields.requester_id,
+            &Render::new(&app),
+        )),
+    )
+        .into_response())
+}
+
+/// The body of `POST /api/v2/tickets` (Freshdesk's create-ticket shape, WhatsApp source only).
+#[derive(Debug, Deserialize)]
+pub(super) struct CreateTicket {
+    subject: Option<String>,
+    description: Option<String>,
+    phone: Option<String>,
+    name: Option<String>,
+    requester_id: Option<i64>,
+    status: Option<i64>,
+    priority: Option<i64>,
+    source: Option<i64>,
+    responder_id: Option<i64>,
+    group_id: Option<i64>,
+    tags: Option<Vec<String>>,
+    number_id: Option<i64>,
+    template: Option<Value>,
+    whatsapp: Option<Value>,
+}
+
+/// `POST /api/v2/tickets`: starts (or continues, within the number's threading interval) a
+/// business-initiated WhatsApp conversation with an approved template (or, inside the customer
+/// service window, a free-form `description`).
+pub(super) async fn create(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateTicket>,
+) -> Result<Response, ApiError> {
+    let wa = body.whatsapp.clone().unwrap_or(Value::Null);
+    let number_id = body.number_id.or_else(|| wa["number_id"].as_i64());
+    let template = body
+        .template
+        .clone()
+        .or_else(|| wa.get("template").cloned());
+    let mut errors = Vec::new();
+    if body.source.unwrap_or(13) != 13 {
+        errors.push(field_error("source", "invalid_value", "Only WhatsApp tickets (source 13) can be created: wadesk has no other channel to send on"));
+    }
+    if number_id.is_none() {
+        errors.push(field_error(
+            "number_id",
+            "missing_field",
+            "The WhatsApp number (id from GET /api/v2/whatsapp/numbers) to write from is required",
+        ));
+    }
+    if body.phone.is_none() && body.requester_id.is_none() {
+        errors.push(field_error(
+            "phone",
+            "missing_field",
+            "A phone number or a requester_id is required",
+        ));
+    }
+    if template.is_none() && body.description.is_none() {
+        errors.push(field_error(
+            "template",
+            "missing_field",
+            "A template (or, inside the customer service window, a description) is required",
+        ));
+    }
+    let status = body.status.unwrap_or(Status::Open.code());
+    if Status::try_from(status).is_err() {
+        errors.push(field_error(
+            "status",
+            "invalid_value",
+            "It should be one of these values: '2,3,4,5'",
+        ));
+    }
+    let priority = body.priority.unwrap_or(Priority::Low.code());
+    if Priority::try_from(priority).is_err() {
+        errors.push(field_error(
+            "priority",
+            "invalid_value",
+            "It should be one of these values: '1,2,3,4'",
+        ));
+    }
+    let phone = match body
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        Some(p) => match canonicalize_phone(p, None) {
+            Ok(e) => Some((p.to_owned(), e)),
+            Err(e) => {
+                errors.push(field_error(
+                    "phone",
+                    "invalid_value",
+                    format!("Not a phone number: {e}"),
+                ));
+                None
+            }
+        },
+        None => None,
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let number = app
+        .store
+        .list_numbers(caller.account.id)
+        .await?
+        .into_iter()
+        .find(|n| Some(n.id.0) == number_id)
+        .ok_or_else(|| {
+            ApiError::validation(vec![field_error(
+                "number_id",
+                "invalid_value",
+                "No such WhatsApp number in this account",
+            )])
+        })?;
+    let user_id = caller.agent.id.0;
+    let composed = compose(
+        &app,
+        &caller,
+        &number,
+        body.description.as_deref(),
+        template.as_ref(),
+        (false, None),
+        user_id,
+    )
+    .await?;
+    let free_form = matches!(composed.payload, OutboundPayload::Text { .. });
+    let now = app.clock.now();
+    let mut tx = app.store.begin_outbound(caller.account.id).await?;
+    let contact = match (body.requester_id, &phone) {
+        (Some(r), _) => tx.get_contact(ContactId(r)).await.map_err(|_| {
+            ApiError::validation(vec![field_error(
+                "requester_id",
+                "invalid_value",
+                "No such contact",
+            )])
+        })?,
+        (None, Some((given, e164))) => {
+            let identity =
+                ContactIdentity::from_wa_id(WaId::parse(e164.digits()).map_err(|e| {
+                    ApiError::validation(vec![field_error("phone", "invalid_value", e.to_string())])
+                })?);
+            let found = tx
+                .find_contacts(&crate::tickets::lookup_for(&identity))
+                .await?;
+            match found.into_iter().next() {
+                Some(c) => c,
+                None => {
+                    tx.insert_contact(
+                        &ContactFields {
+                            name: body
+                                .name
+                                .clone()
+                                .unwrap_or_else(|| e164.as_str().to_owned()),
+                            phone: Some(given.clone()),
+                            phone_e164: Some(e164.as_str().to_owned()),
+                            ..ContactFields::default()
+                        },
+                        now,
+                    )
+                    .await?
+                }
+            }
+        }
+        (None, None) => {
+            return Err(ApiError::validation(vec![field_error(
+                "phone",
+                "missing_field",
+                "A phone number or a requester_id is required",
+            )]));
+        }
+    };
+    let recipient = recipient_of(&contact).ok_or_else(|| {
+        unprocessable(
+            "The requester has no WhatsApp number",
+            vec![field_error(
+                "requester_id",
+                "no_whatsapp_recipient",
+                "The contact has no WhatsApp id, mobile or phone",
+            )],
+        )
+    })?;
+    if free_form {
+        let last = tx.last_inbound_at(contact.id, number.id).await?;
+        if !window_open(last, now) {
+            return Err(window_closed(window_expires_at(last)));
+        }
+    }
+    let latest = tx.latest_ticket(contact.id, number.id).await?;
+    let latest_view = latest.as_ref().map(|t| LatestTicket {
+        ticket_id: t.id,
+        status: Status::try_from(t.fields.status).unwrap_or(Status::Open),
+        last_message_at: t.fields.last_message_at.unwrap_or(t.fields.created_at),
+    });
+    let (mut ticket, created) =
+        match decide_thread(latest_view.as_ref(), number.threading_interval, now) {
+            ThreadDecision::Join { ticket_id, reopen } => {
+                let mut t = tx.get_ticket(ticket_id).await?;
+                if reopen {
+                    t.fields.status = Status::Open.code();
+                }
+                (t, false)
+            }
+            ThreadDecision::NewTicket => {
+                let subject = body
+                    .subject
+                    .clone()
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or_else(|| {
+                        let first = composed
+                            .body_text
+                            .lines()
+                            .find(|l| !l.trim().is_empty())
+                            .unwrap_or("WhatsApp");
+                        first.chars().take(100).collect()
+                    });
+                let t = tx
+                    .insert_ticket(&TicketFields {
+                        number_id: Some(number.id),
+                        requester_id: contact.id,
+                        subject,
+                        subject_edited: body.subject.is_some(),
+                        status,
+                        priority,
+                        source: 13,
+                        responder_id: Some(body.responder_id.map_or(caller.agent.id, AgentId)),
+                        group_id: body.group_id,
+                        tags: body.tags.clone().unwrap_or_default(),
+                        created_at: now,
+                        updated_at: now,
+                        last_message_at: Some(now),
+                        deleted: false,
+                    })
+                    .await?;
+                (t, true)
+            }
+        };
+    queue_in(tx.as_mut(), &mut ticket, &number, &recipient, composed, now).await?;
+    let entries = tx.ticket_entries(ticket.id).await?;
+    tx.commit().await?;
+    let (description, _) = split_description(entries);
+    let mut v = ticket_json(&ticket, description.as_ref(), &Render::new(&app));
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "description".into(),
+            json!(description.as_ref().map(|d| d.fields.body.clone())),
+        );
+        o.insert("continued_existing_ticket".into(), json!(!created));
+    }
+    metrics::counter!("wadesk_business_initiated_total").increment(1);
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_becomes_text() {
+        assert_eq!(html_to_text("Plain & simple"), "Plain & simple");
+        assert_eq!(
+            html_to_text("<div>Hi &amp; bye<br>line 2</div><p>para</p>"),
+            "Hi & bye\nline 2\npara"
+        );
+        assert_eq!(html_to_text("a < b"), "a < b");
+    }
+}

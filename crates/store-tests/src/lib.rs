@@ -23,6 +23,7 @@
 //! This crate is test support only: it is not a benchmark and does not know any SQL.
 
 pub mod checks;
+pub mod directory;
 pub mod tickets;
 
 use std::future::Future;
@@ -97,6 +98,19 @@ macro_rules! conformance_tests {
             tickets_round_trip_and_are_scoped_by_account,
             event_outcomes_are_atomic_and_once,
         );
+        $crate::conformance_tests!(@directory $harness;
+            agents_are_scoped_and_round_trip,
+            groups_are_scoped_and_hold_members,
+            number_state_machine_is_atomic_and_scoped,
+        );
+    };
+    (@directory $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::directory::$check).await;
+            }
+        )*
     };
     (@tickets $harness:ty; $($check:ident),* $(,)?) => {
         $(

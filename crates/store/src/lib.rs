@@ -7,11 +7,15 @@
 //! Instants cross this boundary as [`time::OffsetDateTime`]; adapters store them as Unix
 //! milliseconds (UTC), which is portable, indexable and identical in both databases.
 
+mod directory;
 mod error;
+mod secret_box;
 mod tickets;
 mod types;
 
+pub use directory::*;
 pub use error::{StoreError, StoreResult};
+pub use secret_box::{SecretCipher, SecretKey, open_number, open_opt, seal_opt};
 pub use tickets::*;
 pub use types::*;
 
@@ -22,7 +26,7 @@ use time::{Duration, OffsetDateTime};
 /// Everything wadesk persists. Implementations must be safe to share between tasks and, for
 /// PostgreSQL, between processes: every method is atomic on its own.
 #[async_trait]
-pub trait Store: TicketStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: TicketStore + DirectoryStore + Send + Sync + std::fmt::Debug + 'static {
     // ---------------------------------------------------------------- webhook inbox
 
     /// Stores a batch of raw webhook bodies durably, in one transaction (one commit, one flush),

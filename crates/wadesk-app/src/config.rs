@@ -23,6 +23,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `WADESK_RUN_JOBS`: whether the server runs the background jobs in-process.
     pub run_jobs: bool,
+    /// `WADESK_SECRET_KEY`: 32 bytes (64 hex digits or base64) that encrypt numbers' access
+    /// tokens and app secrets at rest; without it they are stored as given (with a warning).
+    pub secret_key: Option<store::SecretKey>,
 }
 
 impl std::fmt::Debug for Config {
@@ -41,6 +44,7 @@ impl std::fmt::Debug for Config {
             )
             .field("data_dir", &self.data_dir)
             .field("run_jobs", &self.run_jobs)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -133,6 +137,15 @@ impl Config {
             })?,
         };
 
+        let secret_key = match get("WADESK_SECRET_KEY") {
+            None => None,
+            Some(v) => Some(store::SecretKey::parse(&v).map_err(|reason| ConfigError {
+                variable: "WADESK_SECRET_KEY",
+                value: "***".into(),
+                reason,
+            })?),
+        };
+
         Ok(Config {
             database_url,
             listen,
@@ -145,6 +158,7 @@ impl Config {
                 get("WADESK_DATA_DIR").unwrap_or_else(|| "./wadesk-data".to_owned()),
             ),
             run_jobs,
+            secret_key,
         })
     }
 }
@@ -231,6 +245,15 @@ mod tests {
             "WADESK_GRAPH_BASE_URL"
         );
         assert!(!cfg(&[("WADESK_RUN_JOBS", "false")]).unwrap().run_jobs);
+        let bad_key = cfg(&[("WADESK_SECRET_KEY", "tooshort")]).unwrap_err();
+        assert_eq!(bad_key.variable, "WADESK_SECRET_KEY");
+        assert!(!bad_key.to_string().contains("tooshort"));
+        assert!(
+            cfg(&[("WADESK_SECRET_KEY", &"0f".repeat(32))])
+                .unwrap()
+                .secret_key
+                .is_some()
+        );
     }
 
     #[test]

@@ -707,11 +707,13 @@ impl Store for SqliteStore {
                 "this phone_number_id is already connected".to_owned(),
             ));
         }
-        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM wa_numbers WHERE account_id = ? AND status <> 'disconnected'")
-            .bind(number.account_id.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let held: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM wa_numbers WHERE account_id = ? AND status <> 'disconnected'",
+        )
+        .bind(number.account_id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
         if held >= i64::from(max_per_account) {
             return Err(StoreError::LimitReached(format!(
                 "an account holds at most {max_per_account} WhatsApp numbers"

@@ -90,10 +90,7 @@ pub async fn agents_are_scoped_and_round_trip(store: SharedStore) {
         list.iter().map(|r| r.agent.id).collect::<Vec<_>>(),
         vec![admin_a.id, zoe.agent.id]
     );
-    assert_eq!(
-        store.get_agent(a.id, zoe.agent.id).await.expect("get"),
-        zoe
-    );
+    assert_eq!(store.get_agent(a.id, zoe.agent.id).await.expect("get"), zoe);
     assert!(matches!(
         store.get_agent(b.id, zoe.agent.id).await,
         Err(StoreError::NotFound)
@@ -222,7 +219,10 @@ pub async fn groups_are_scoped_and_hold_members(store: SharedStore) {
         business_hours_id: None,
         auto_ticket_assign: 0,
     };
-    let g = store.create_group(a.id, &fields, t0()).await.expect("group");
+    let g = store
+        .create_group(a.id, &fields, t0())
+        .await
+        .expect("group");
     let mut want = vec![admin_a.id, agent.agent.id];
     want.sort();
     assert_eq!(g.fields.agent_ids, want);
@@ -373,7 +373,12 @@ pub async fn number_state_machine_is_atomic_and_scoped(store: SharedStore) {
         .await;
     assert!(matches!(wrong, Err(StoreError::Conflict(_))), "{wrong:?}");
     assert_eq!(
-        store.get_number(a.id, n.id).await.expect("get").number.status,
+        store
+            .get_number(a.id, n.id)
+            .await
+            .expect("get")
+            .number
+            .status,
         NumberStatus::Unverified
     );
     assert!(matches!(

@@ -164,7 +164,11 @@ fn merge(base: AgentChange, body: AgentBody) -> Result<AgentChange, ApiError> {
     if let Some(email) = body.email {
         let email = email.trim().to_owned();
         if !valid_email(&email) {
-            errors.push(err("email", "invalid_value", "It should be a valid email address"));
+            errors.push(err(
+                "email",
+                "invalid_value",
+                "It should be a valid email address",
+            ));
         }
         out.email = email;
     }
@@ -183,13 +187,21 @@ fn merge(base: AgentChange, body: AgentBody) -> Result<AgentChange, ApiError> {
     }
     if let Some(l) = body.language {
         if l.is_empty() || l.len() > 16 {
-            errors.push(err("language", "invalid_value", "It should be a language code such as en"));
+            errors.push(err(
+                "language",
+                "invalid_value",
+                "It should be a language code such as en",
+            ));
         }
         d.language = l;
     }
     if let Some(tz) = body.time_zone {
         if tz.is_empty() || tz.len() > 64 {
-            errors.push(err("time_zone", "invalid_value", "It should be a time zone name"));
+            errors.push(err(
+                "time_zone",
+                "invalid_value",
+                "It should be a time zone name",
+            ));
         }
         d.time_zone = tz;
     }
@@ -323,7 +335,11 @@ pub(super) async fn create(
         body.email.is_some() || body.contact.as_ref().is_some_and(|c| c.email.is_some());
     let mut missing = Vec::new();
     if !has_email {
-        missing.push(err("email", "missing_field", "It should be a valid email address"));
+        missing.push(err(
+            "email",
+            "missing_field",
+            "It should be a valid email address",
+        ));
     }
     if !missing.is_empty() {
         return Err(ApiError::validation(missing));

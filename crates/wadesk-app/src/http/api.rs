@@ -109,8 +109,8 @@ impl ApiError {
     }
 
     /// Meta's error of a Graph API call, in the Freshdesk shape: `code` is Meta's numeric code
-    /// (as a string) and `message` Meta's message with its details, verbatim. Rate limits answer 429, Meta's client errors 400 (422 when Meta
-    /// refused the values), Meta being unreachable 502.
+    /// (as a string) and `message` Meta's message with its details, verbatim. Rate limits answer 429, Meta's other refusals 422 (wrong code, bad
+    /// token, …), Meta failing or being unreachable 502.
     pub fn from_graph(field: &str, e: &wa_client::graph::GraphClientError) -> Self {
         use wa_client::graph::GraphClientError as G;
         match e {
@@ -123,7 +123,6 @@ impl ApiError {
                     4 | 80007 | 130429 | 131056 | 133016 | 133015 | 133008 | 133009 => {
                         StatusCode::TOO_MANY_REQUESTS
                     }
-                    190 | 0 | 10 | 200..=299 => StatusCode::FORBIDDEN,
                     _ if g.http_status >= 500 => StatusCode::BAD_GATEWAY,
                     _ => StatusCode::UNPROCESSABLE_ENTITY,
                 };

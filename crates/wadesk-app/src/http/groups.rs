@@ -103,7 +103,11 @@ fn merge(mut f: GroupFields, body: GroupBody) -> Result<GroupFields, ApiError> {
         Some(Value::Null) => f.escalate_to = None,
         Some(v) => match v.as_i64().filter(|n| *n > 0) {
             Some(n) => f.escalate_to = Some(AgentId(n)),
-            None => errors.push(err("escalate_to", "invalid_value", "It should be an agent id")),
+            None => errors.push(err(
+                "escalate_to",
+                "invalid_value",
+                "It should be an agent id",
+            )),
         },
     }
     match body.unassigned_for {

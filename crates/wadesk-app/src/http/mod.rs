@@ -80,7 +80,10 @@ pub fn router(state: AppState) -> Router {
             "/whatsapp/numbers/{id}/verify_code",
             post(onboarding::verify_code),
         )
-        .route("/whatsapp/numbers/{id}/register", post(onboarding::register))
+        .route(
+            "/whatsapp/numbers/{id}/register",
+            post(onboarding::register),
+        )
         .route(
             "/whatsapp/numbers/{id}/business_profile",
             get(profile::show).put(profile::update),

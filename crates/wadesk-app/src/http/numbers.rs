@@ -105,7 +105,12 @@ pub(super) fn field(name: &str, code: &str, message: impl Into<String>) -> Field
     }
 }
 
-pub(super) fn required(errors: &mut Vec<FieldError>, name: &str, v: &Option<String>, max: usize) -> String {
+pub(super) fn required(
+    errors: &mut Vec<FieldError>,
+    name: &str,
+    v: &Option<String>,
+    max: usize,
+) -> String {
     match v.as_deref().map(str::trim) {
         None | Some("") => {
             errors.push(field(
@@ -328,7 +333,10 @@ pub(super) async fn update(
     let mut errors = Vec::new();
     let interval = match &body.threading_interval_hours {
         None => None,
-        Some(v) => match v.as_i64().and_then(|h| ThreadingInterval::from_hours(h).ok()) {
+        Some(v) => match v
+            .as_i64()
+            .and_then(|h| ThreadingInterval::from_hours(h).ok())
+        {
             Some(i) => Some(i),
             None => {
                 errors.push(field(

@@ -153,7 +153,9 @@ fn split_phone(phone: &str, cc: Option<&str>) -> Option<(String, String)> {
         } else {
             digits
         };
-        return (4..=14).contains(&national.len()).then(|| (cc.to_owned(), national));
+        return (4..=14)
+            .contains(&national.len())
+            .then(|| (cc.to_owned(), national));
     }
     let e164 = canonicalize_phone(phone, None).ok()?;
     let code = e164.calling_code()?.to_string();
@@ -267,7 +269,11 @@ pub(super) async fn request_code(
         return Err(ApiError::validation(errors));
     }
     if r.number.status != NumberStatus::Unverified {
-        return Err(out_of_order(&r, "request a code", "unverified or code_requested"));
+        return Err(out_of_order(
+            &r,
+            "request a code",
+            "unverified or code_requested",
+        ));
     }
     let token = AccessToken::new(r.number.access_token.expose());
     if let Err(e) = app

@@ -207,11 +207,16 @@ mod tests {
 
     #[test]
     fn every_limit_names_its_field() {
-        assert!(fields(json!({"about": "a".repeat(139), "websites": ["https://a.example"]})).is_empty());
+        assert!(
+            fields(json!({"about": "a".repeat(139), "websites": ["https://a.example"]})).is_empty()
+        );
         assert_eq!(fields(json!({"about": ""})), ["about"]);
         assert_eq!(fields(json!({"about": "a".repeat(140)})), ["about"]);
         assert_eq!(fields(json!({"address": "a".repeat(257)})), ["address"]);
-        assert_eq!(fields(json!({"description": "a".repeat(513)})), ["description"]);
+        assert_eq!(
+            fields(json!({"description": "a".repeat(513)})),
+            ["description"]
+        );
         assert_eq!(fields(json!({"email": "nope"})), ["email"]);
         assert_eq!(
             fields(json!({"email": format!("{}@x.example", "a".repeat(120))})),

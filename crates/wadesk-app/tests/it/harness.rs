@@ -60,15 +60,27 @@ pub(crate) struct TestApp {
 }
 
 /// A fresh database; for PostgreSQL a new schema, returned so the test can drop it.
+#[allow(dead_code)]
 pub(crate) async fn fresh_store(
     backend: Backend,
     dir: &tempfile::TempDir,
+) -> (Arc<dyn Store>, Option<store_postgres::PostgresStore>) {
+    fresh_store_with_key(backend, dir, None).await
+}
+
+/// [`fresh_store`] sealing secrets with `key` when given.
+pub(crate) async fn fresh_store_with_key(
+    backend: Backend,
+    dir: &tempfile::TempDir,
+    key: Option<&store::SecretKey>,
 ) -> (Arc<dyn Store>, Option<store_postgres::PostgresStore>) {
     match backend {
         Backend::Sqlite => {
             let url = format!("sqlite://{}", dir.path().join("wadesk.db").display());
             (
-                wadesk_app::open_store(&url).await.expect("open sqlite"),
+                wadesk_app::open_store_with_key(&url, key)
+                    .await
+                    .expect("open sqlite"),
                 None,
             )
         }
@@ -83,21 +95,31 @@ pub(crate) async fn fresh_store(
                 let pg = store_postgres::PostgresStore::connect_fresh_schema(&url, &schema)
                     .await
                     .expect("open postgres");
-                (Arc::new(pg.clone()), Some(pg))
+                let sealed = match key {
+                    Some(k) => pg.clone().with_secret_key(k).expect("key"),
+                    None => pg.clone(),
+                };
+                (Arc::new(sealed), Some(pg))
             }
         }
     }
 }
 
 pub(crate) fn config(run_jobs: bool) -> Config {
-    Config::from_vars([
+    config_with(run_jobs, &[])
+}
+
+/// The test configuration plus (or overridden by) `extra` variables.
+pub(crate) fn config_with(run_jobs: bool, extra: &[(&str, &str)]) -> Config {
+    let mut vars: Vec<(String, String)> = vec![
         ("WADESK_APP_SECRET".to_string(), SECRET.to_string()),
         ("WADESK_VERIFY_TOKEN".to_string(), VERIFY_TOKEN.to_string()),
         ("WADESK_BOOTSTRAP_API_KEY".to_string(), API_KEY.to_string()),
         ("WADESK_RUN_JOBS".to_string(), run_jobs.to_string()),
         ("WADESK_LISTEN".to_string(), "127.0.0.1:0".to_string()),
-    ])
-    .expect("config")
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Config::from_vars(vars).expect("config")
 }
 
 /// The database of a stopped [`TestApp`], kept until [`KeptDatabase::drop_now`].
@@ -120,9 +142,15 @@ impl TestApp {
     }
 
     pub(crate) async fn start_with(backend: Backend, run_jobs: bool) -> Self {
+        Self::start_configured(backend, config(run_jobs)).await
+    }
+
+    /// Starts with a configuration of the caller's (e.g. [`config_with`]); a
+    /// `WADESK_SECRET_KEY` in it seals the fresh database's secrets.
+    pub(crate) async fn start_configured(backend: Backend, config: Config) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (store, pg) = fresh_store(backend, &dir).await;
-        let wadesk = Wadesk::with_store(config(run_jobs), store.clone(), Arc::new(SystemClock))
+        let (store, pg) = fresh_store_with_key(backend, &dir, config.secret_key.as_ref()).await;
+        let wadesk = Wadesk::with_store(config, store.clone(), Arc::new(SystemClock))
             .await
             .expect("open");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -174,9 +202,19 @@ impl TestApp {
     }
 
     pub(crate) fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.api_as(API_KEY, method, path)
+    }
+
+    /// A request authenticated with another API key.
+    pub(crate) fn api_as(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(&format!("/api/v2{path}")))
-            .basic_auth(API_KEY, Some("X"))
+            .basic_auth(key, Some("X"))
     }
 
     pub(crate) async fn connect_number(&self, phone_number_id: &str) -> serde_json::Value {

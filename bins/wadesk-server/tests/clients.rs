@@ -151,7 +151,10 @@ async fn public_freshdesk_clients_work_against_wadesk() {
         if let Some(id) = tickets[0]["id"].as_i64() {
             break id;
         }
-        assert!(Instant::now() < deadline, "no ticket from the customer's message");
+        assert!(
+            Instant::now() < deadline,
+            "no ticket from the customer's message"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
 

@@ -3,8 +3,8 @@
 #![allow(clippy::expect_used)]
 
 use store::{
-    AgentChange, AgentDetails, GroupFields, GroupId, NumberOnboarding, NumberStatus, Page,
-    StoreError,
+    AgentChange, AgentDetails, GroupFields, GroupId, NewAgent, NumberOnboarding, NumberStatus,
+    Page, StoreError,
 };
 use ticketing_core::{AgentId, NumberId, Plan, Role};
 use time::macros::datetime;
@@ -14,6 +14,15 @@ use crate::checks::{SharedStore, admin_for_tests, number_for_tests};
 
 fn t0() -> OffsetDateTime {
     datetime!(2026-11-29 12:00:00 UTC)
+}
+
+fn new_agent(name: &str, email: &str, role: Role, hash: &str) -> NewAgent {
+    NewAgent {
+        name: name.into(),
+        email: email.into(),
+        role,
+        api_key_hash: hash.into(),
+    }
 }
 
 const ALL: Page = Page {
@@ -46,10 +55,7 @@ pub async fn agents_are_scoped_and_round_trip(store: SharedStore) {
     let zoe = store
         .create_agent(
             a.id,
-            "Zoë",
-            "zoe@example.com",
-            Role::Agent,
-            &"1".repeat(64),
+            &new_agent("Zoë", "zoe@example.com", Role::Agent, &"1".repeat(64)),
             &details,
             t0(),
         )
@@ -62,10 +68,7 @@ pub async fn agents_are_scoped_and_round_trip(store: SharedStore) {
     let dup = store
         .create_agent(
             a.id,
-            "Z2",
-            "ZOE@example.com",
-            Role::Agent,
-            &"2".repeat(64),
+            &new_agent("Z2", "ZOE@example.com", Role::Agent, &"2".repeat(64)),
             &AgentDetails::default(),
             t0(),
         )
@@ -75,10 +78,7 @@ pub async fn agents_are_scoped_and_round_trip(store: SharedStore) {
     store
         .create_agent(
             b.id,
-            "Zoë B",
-            "zoe@example.com",
-            Role::Agent,
-            &"3".repeat(64),
+            &new_agent("Zoë B", "zoe@example.com", Role::Agent, &"3".repeat(64)),
             &AgentDetails::default(),
             t0(),
         )
@@ -201,10 +201,7 @@ pub async fn groups_are_scoped_and_hold_members(store: SharedStore) {
     let agent = store
         .create_agent(
             a.id,
-            "Ann",
-            "ann@example.com",
-            Role::Agent,
-            &"4".repeat(64),
+            &new_agent("Ann", "ann@example.com", Role::Agent, &"4".repeat(64)),
             &AgentDetails::default(),
             t0(),
         )

@@ -9,7 +9,7 @@ use std::fmt;
 use ticketing_core::{AccountId, AgentId, NumberId, Role};
 use time::OffsetDateTime;
 
-use crate::{Agent, NumberStatus, Page, StoreResult, WaNumber};
+use crate::{Agent, NewAgent, NumberStatus, Page, StoreResult, WaNumber};
 
 /// A group of agents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -170,10 +170,7 @@ pub trait DirectoryStore: Send + Sync {
     async fn create_agent(
         &self,
         account: AccountId,
-        name: &str,
-        email: &str,
-        role: Role,
-        api_key_hash: &str,
+        agent: &NewAgent,
         details: &AgentDetails,
         now: OffsetDateTime,
     ) -> StoreResult<AgentRecord>;

@@ -288,10 +288,7 @@ impl DirectoryStore for AdapterStore {
     async fn create_agent(
         &self,
         account: AccountId,
-        name: &str,
-        email: &str,
-        role: Role,
-        api_key_hash: &str,
+        new: &store::NewAgent,
         d: &AgentDetails,
         now: OffsetDateTime,
     ) -> StoreResult<AgentRecord> {
@@ -303,10 +300,10 @@ impl DirectoryStore for AdapterStore {
         ));
         qb.push_values([()], |mut b, ()| {
             b.push_bind(account.0)
-                .push_bind(name)
-                .push_bind(email)
-                .push_bind(role.as_str())
-                .push_bind(api_key_hash)
+                .push_bind(new.name.clone())
+                .push_bind(new.email.clone())
+                .push_bind(new.role.as_str())
+                .push_bind(new.api_key_hash.clone())
                 .push_bind(now)
                 .push_bind(now)
                 .push_bind(d.ticket_scope)

@@ -235,7 +235,7 @@ fn merge(base: AgentChange, body: AgentBody) -> Result<AgentChange, ApiError> {
         let ids: Option<Vec<i64>> = ids.iter().map(Value::as_i64).collect();
         match ids {
             Some(ids) if !ids.is_empty() => {
-                out.role = if ids.iter().any(|i| *i == 1) {
+                out.role = if ids.contains(&1) {
                     Role::Admin
                 } else {
                     Role::Agent
@@ -364,10 +364,12 @@ pub(super) async fn create(
         .store
         .create_agent(
             caller.account.id,
-            &change.name,
-            &change.email,
-            change.role,
-            &super::hash_api_key(&key),
+            &store::NewAgent {
+                name: change.name.clone(),
+                email: change.email.clone(),
+                role: change.role,
+                api_key_hash: super::hash_api_key(&key),
+            },
             &change.details,
             app.clock.now(),
         )

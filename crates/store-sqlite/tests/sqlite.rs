@@ -115,3 +115,68 @@ async fn two_stores_on_one_file_never_fail_with_busy() {
         "every claim found its three deliveries, none twice"
     );
 }
+
+/// With a secret key, access tokens and app secrets are sealed in the file (the plaintext
+/// appears nowhere in the row), read back as plaintext, and unreadable without the key.
+#[tokio::test]
+async fn secrets_are_sealed_at_rest_with_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sealed.db");
+    let url = format!("sqlite://{}", path.display());
+    let key = store::SecretKey::parse(&"5a".repeat(32)).unwrap();
+    let sealed = SqliteStore::connect(&url)
+        .await
+        .unwrap()
+        .with_secret_key(&key)
+        .unwrap();
+    let (account, _) = sealed
+        .create_account(
+            "A",
+            ticketing_core::Plan::Growth,
+            &store_tests::checks::admin_for_tests("seal"),
+            datetime!(2026-11-29 12:00 UTC),
+        )
+        .await
+        .unwrap();
+    let mut number = store_tests::checks::number_for_tests(account.id, "9001");
+    number.access_token = store::Secret::new("EAAG-very-secret-token");
+    number.app_secret = Some(store::Secret::new("per-number-app-secret"));
+    let n = sealed
+        .connect_number(&number, 10, datetime!(2026-11-29 12:00 UTC))
+        .await
+        .unwrap();
+    assert_eq!(n.access_token.expose(), "EAAG-very-secret-token");
+    let found = sealed
+        .find_number_by_phone_number_id("9001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        found.app_secret.as_ref().map(store::Secret::expose),
+        Some("per-number-app-secret")
+    );
+    sealed.close().await;
+
+    let mut raw = SqliteConnection::connect(&url).await.unwrap();
+    let row = sqlx::query("SELECT access_token, app_secret FROM wa_numbers")
+        .fetch_one(&mut raw)
+        .await
+        .unwrap();
+    let token: String = row.get("access_token");
+    let secret: String = row.get("app_secret");
+    assert!(
+        token.starts_with("enc:v1:") && !token.contains("secret-token"),
+        "{token}"
+    );
+    assert!(
+        secret.starts_with("enc:v1:") && !secret.contains("app-secret"),
+        "{secret}"
+    );
+    raw.close().await.unwrap();
+
+    let keyless = SqliteStore::connect(&url).await.unwrap();
+    assert!(matches!(
+        keyless.find_number_by_phone_number_id("9001").await,
+        Err(StoreError::Corrupt(_))
+    ));
+}

@@ -31,6 +31,7 @@
 
 mod billing;
 mod convert;
+mod directory;
 mod media;
 mod outbox;
 mod settings;
@@ -86,10 +87,10 @@ const SUMMARY_COLUMNS: &str =
     "id, received_at, size, state, attempts, error, account_id, processed_at";
 pub(crate) const EVENT_COLUMNS: &str = "id, key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, account_id, \
      number_id, message_id, wa_id, subtype, wa_timestamp, payload";
-const NUMBER_COLUMNS: &str = "id, account_id, phone_number_id, waba_id, display_phone_number, name, access_token, \
+pub(crate) const NUMBER_COLUMNS: &str = "id, account_id, phone_number_id, waba_id, display_phone_number, name, access_token, \
      app_secret, threading_interval_hours, status, created_at, updated_at";
 const ACCOUNT_COLUMNS: &str = "id, name, plan, created_at, updated_at";
-const AGENT_COLUMNS: &str = "id, account_id, name, email, role, created_at, updated_at";
+pub(crate) const AGENT_COLUMNS: &str = "id, account_id, name, email, role, created_at, updated_at";
 
 /// The PostgreSQL implementation of [`Store`]. Cheap to clone: clones share the pool.
 #[derive(Debug, Clone)]
@@ -97,6 +98,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// The schema this store is confined to, when it was opened in one.
     schema: Option<String>,
+    /// Seals numbers' secrets at rest, when a key is configured.
+    cipher: Option<std::sync::Arc<store::SecretCipher>>,
 }
 
 impl PostgresStore {
@@ -106,6 +109,7 @@ impl PostgresStore {
         let store = PostgresStore {
             pool: pool(options(url)?).await?,
             schema: None,
+            cipher: None,
         };
         store.migrate().await?;
         Ok(store)
@@ -144,6 +148,7 @@ impl PostgresStore {
         let store = PostgresStore {
             pool: pool(base.options([("search_path", schema)])).await?,
             schema: Some(schema.to_owned()),
+            cipher: None,
         };
         store.migrate().await?;
         Ok(store)
@@ -166,6 +171,23 @@ impl PostgresStore {
     /// The schema this store is confined to, if any.
     pub fn schema(&self) -> Option<&str> {
         self.schema.as_deref()
+    }
+
+    /// Encrypts numbers' access tokens and app secrets at rest with `key` (AES-256-GCM) from
+    /// now on; values stored in plaintext before stay readable.
+    pub fn with_secret_key(mut self, key: &store::SecretKey) -> StoreResult<Self> {
+        self.cipher = Some(std::sync::Arc::new(store::SecretCipher::new(key)?));
+        Ok(self)
+    }
+
+    /// The cipher for secrets, when a key is configured.
+    fn cipher(&self) -> Option<&store::SecretCipher> {
+        self.cipher.as_deref()
+    }
+
+    /// A write transaction for the directory.
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.begin().await
     }
 
     /// Closes the pool, waiting for connections in use to be returned.
@@ -789,11 +811,13 @@ impl Store for PostgresStore {
                 "this phone_number_id is already connected".to_owned(),
             ));
         }
-        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM wa_numbers WHERE account_id = $1")
-            .bind(number.account_id.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let held: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM wa_numbers WHERE account_id = $1 AND status <> 'disconnected'",
+        )
+        .bind(number.account_id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
         if held >= i64::from(max_per_account) {
             return Err(StoreError::LimitReached(format!(
                 "an account holds at most {max_per_account} WhatsApp numbers"
@@ -811,15 +835,21 @@ impl Store for PostgresStore {
         .bind(&number.waba_id)
         .bind(&number.display_phone_number)
         .bind(&number.name)
-        .bind(number.access_token.expose())
-        .bind(number.app_secret.as_ref().map(|s| s.expose()))
+        .bind(store::seal_opt(self.cipher(), number.access_token.expose())?)
+        .bind(
+            number
+                .app_secret
+                .as_ref()
+                .map(|s| store::seal_opt(self.cipher(), s.expose()))
+                .transpose()?,
+        )
         .bind(number.threading_interval.hours() as i32)
         .bind(number.status.as_str())
         .bind(now)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        let created = convert::number(&row)?;
+        let created = store::open_number(self.cipher(), convert::number(&row)?)?;
         commit(tx).await?;
         Ok(created)
     }
@@ -832,7 +862,10 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db_err)?;
-        rows(found, convert::number)
+        found
+            .iter()
+            .map(|r| store::open_number(self.cipher(), convert::number(r)?))
+            .collect()
     }
 
     async fn find_number_by_phone_number_id(
@@ -846,7 +879,9 @@ impl Store for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db_err)?;
-        row.as_ref().map(convert::number).transpose()
+        row.as_ref()
+            .map(|r| store::open_number(self.cipher(), convert::number(r)?))
+            .transpose()
     }
 }
 

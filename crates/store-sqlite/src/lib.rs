@@ -22,6 +22,7 @@
 
 mod billing;
 mod convert;
+mod directory;
 mod media;
 mod outbox;
 mod settings;
@@ -74,10 +75,10 @@ const SUMMARY_COLUMNS: &str =
     "id, received_at, size, state, attempts, error, account_id, processed_at";
 pub(crate) const EVENT_COLUMNS: &str = "id, key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, account_id, \
      number_id, message_id, wa_id, subtype, wa_timestamp, payload";
-const NUMBER_COLUMNS: &str = "id, account_id, phone_number_id, waba_id, display_phone_number, name, access_token, \
+pub(crate) const NUMBER_COLUMNS: &str = "id, account_id, phone_number_id, waba_id, display_phone_number, name, access_token, \
      app_secret, threading_interval_hours, status, created_at, updated_at";
 const ACCOUNT_COLUMNS: &str = "id, name, plan, created_at, updated_at";
-const AGENT_COLUMNS: &str = "id, account_id, name, email, role, created_at, updated_at";
+pub(crate) const AGENT_COLUMNS: &str = "id, account_id, name, email, role, created_at, updated_at";
 
 /// The SQLite implementation of [`Store`]. Cheap to clone: clones share the pools.
 #[derive(Debug, Clone)]
@@ -86,6 +87,8 @@ pub struct SqliteStore {
     writer: SqlitePool,
     /// Connections for reads (the writer pool itself for in-memory databases).
     reader: SqlitePool,
+    /// Seals numbers' secrets at rest, when a key is configured.
+    cipher: Option<std::sync::Arc<store::SecretCipher>>,
 }
 
 impl SqliteStore {
@@ -116,6 +119,7 @@ impl SqliteStore {
             SqliteStore {
                 writer: pool.clone(),
                 reader: pool,
+                cipher: None,
             }
         } else {
             let writer = SqlitePoolOptions::new()
@@ -134,13 +138,34 @@ impl SqliteStore {
                 .connect_with(base)
                 .await
                 .map_err(db_err)?;
-            SqliteStore { writer, reader }
+            SqliteStore {
+                writer,
+                reader,
+                cipher: None,
+            }
         };
         MIGRATOR
             .run(&store.writer)
             .await
             .map_err(|e| StoreError::Backend(format!("migrating the SQLite database: {e}")))?;
         Ok(store)
+    }
+
+    /// Encrypts numbers' access tokens and app secrets at rest with `key` (AES-256-GCM) from
+    /// now on; values stored in plaintext before stay readable.
+    pub fn with_secret_key(mut self, key: &store::SecretKey) -> StoreResult<Self> {
+        self.cipher = Some(std::sync::Arc::new(store::SecretCipher::new(key)?));
+        Ok(self)
+    }
+
+    /// The cipher for secrets, when a key is configured.
+    fn cipher(&self) -> Option<&store::SecretCipher> {
+        self.cipher.as_deref()
+    }
+
+    /// A write transaction for the directory (holds the write lock from its first statement).
+    async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.write().await
     }
 
     /// Closes both pools, waiting for connections in use to be returned.
@@ -687,11 +712,13 @@ impl Store for SqliteStore {
                 "this phone_number_id is already connected".to_owned(),
             ));
         }
-        let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM wa_numbers WHERE account_id = ?")
-            .bind(number.account_id.0)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        let held: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM wa_numbers WHERE account_id = ? AND status <> 'disconnected'",
+        )
+        .bind(number.account_id.0)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
         if held >= i64::from(max_per_account) {
             return Err(StoreError::LimitReached(format!(
                 "an account holds at most {max_per_account} WhatsApp numbers"
@@ -707,8 +734,14 @@ impl Store for SqliteStore {
         .bind(&number.waba_id)
         .bind(&number.display_phone_number)
         .bind(&number.name)
-        .bind(number.access_token.expose())
-        .bind(number.app_secret.as_ref().map(|s| s.expose()))
+        .bind(store::seal_opt(self.cipher(), number.access_token.expose())?)
+        .bind(
+            number
+                .app_secret
+                .as_ref()
+                .map(|s| store::seal_opt(self.cipher(), s.expose()))
+                .transpose()?,
+        )
         .bind(number.threading_interval.hours())
         .bind(number.status.as_str())
         .bind(now)
@@ -716,7 +749,7 @@ impl Store for SqliteStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(db_err)?;
-        let created = convert::number(&row)?;
+        let created = store::open_number(self.cipher(), convert::number(&row)?)?;
         commit(tx).await?;
         Ok(created)
     }
@@ -729,7 +762,10 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await
         .map_err(db_err)?;
-        rows(found, convert::number)
+        found
+            .iter()
+            .map(|r| store::open_number(self.cipher(), convert::number(r)?))
+            .collect()
     }
 
     async fn find_number_by_phone_number_id(
@@ -743,7 +779,9 @@ impl Store for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map_err(db_err)?;
-        row.as_ref().map(convert::number).transpose()
+        row.as_ref()
+            .map(|r| store::open_number(self.cipher(), convert::number(r)?))
+            .transpose()
     }
 }
 

@@ -24,6 +24,7 @@
 
 pub mod billing;
 pub mod checks;
+pub mod directory;
 pub mod media;
 pub mod outbox;
 pub mod settings;
@@ -129,6 +130,19 @@ macro_rules! conformance_tests {
             claim_sends_keeps_rate_limits,
             templates_replace_and_cursors,
         );
+        $crate::conformance_tests!(@directory $harness;
+            agents_are_scoped_and_round_trip,
+            groups_are_scoped_and_hold_members,
+            number_state_machine_is_atomic_and_scoped,
+        );
+    };
+    (@directory $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::directory::$check).await;
+            }
+        )*
     };
     (@outbox $harness:ty; $($check:ident),* $(,)?) => {
         $(

@@ -8,18 +8,22 @@
 //! milliseconds (UTC), which is portable, indexable and identical in both databases.
 
 mod billing;
+mod directory;
 mod error;
 mod media;
 mod outbox;
+mod secret_box;
 mod settings;
 mod sla;
 mod tickets;
 mod types;
 
 pub use billing::*;
+pub use directory::*;
 pub use error::{StoreError, StoreResult};
 pub use media::*;
 pub use outbox::*;
+pub use secret_box::{SecretCipher, SecretKey, open_number, open_opt, seal_opt};
 pub use settings::*;
 pub use sla::*;
 pub use tickets::*;
@@ -40,6 +44,7 @@ pub trait Store:
     + BillingStore
     + OutboxStore
     + TemplateStore
+    + DirectoryStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -199,6 +199,17 @@ async fn route(
             .values()
             .any(|n| n.info.waba_id == node);
     let is_media = shared.lock().media.contains_key(node);
+    if (is_number || is_waba)
+        && let Some(e) = edge
+    {
+        let injected = shared.lock().take_edge_failure(e);
+        if let Some(f) = injected {
+            return (
+                graph_error(f.http_status, f.code, &f.message, f.details.as_deref()),
+                false,
+            );
+        }
+    }
     if is_number {
         let allowed = shared
             .lock()

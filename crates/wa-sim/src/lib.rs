@@ -96,6 +96,56 @@ impl Shared {
     }
 }
 
+/// A Graph error injected on an account-management edge ([`SimHandle::fail_edge`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EdgeFailure {
+    /// HTTP status.
+    pub http_status: u16,
+    /// Meta's code.
+    pub code: i64,
+    /// `message`.
+    pub message: String,
+    /// `error_data.details`.
+    pub details: Option<String>,
+}
+
+impl EdgeFailure {
+    /// Meta's registration rate limit (`133016`).
+    pub fn register_rate_limit() -> Self {
+        Self {
+            http_status: 400,
+            code: 133016,
+            message: "(#133016) Account register deregister rate limit exceeded".into(),
+            details: Some(
+                "Too many attempts to register or deregister this phone number; try again later"
+                    .into(),
+            ),
+        }
+    }
+
+    /// An expired verification code (`136025`).
+    pub fn expired_code() -> Self {
+        Self {
+            http_status: 400,
+            code: 136025,
+            message: "(#136025) Verify code error".into(),
+            details: Some("The verification code has expired; request a new code".into()),
+        }
+    }
+
+    /// A refused code request (`136024`).
+    pub fn request_code_error() -> Self {
+        Self {
+            http_status: 400,
+            code: 136024,
+            message: "(#136024) Request code error".into(),
+            details: Some(
+                "Too many code requests for this number; wait before trying again".into(),
+            ),
+        }
+    }
+}
+
 /// Starts simulators.
 #[derive(Debug)]
 pub struct Simulator;
@@ -322,6 +372,18 @@ impl SimHandle {
     /// Sets (or clears) the webhook URL.
     pub fn set_webhook_url(&self, url: Option<String>) {
         self.shared.lock().webhook_url = url;
+    }
+
+    /// Makes the next `times` calls of an account-management edge (`request_code`,
+    /// `verify_code`, `register`, `whatsapp_business_profile`, `phone_numbers`) fail with
+    /// Meta's error, e.g. `133016` on `register` or an expired code on `verify_code`.
+    pub fn fail_edge(&self, edge: impl Into<String>, failure: EdgeFailure, times: u32) {
+        if times > 0 {
+            self.shared
+                .lock()
+                .edge_failures
+                .push((edge.into(), failure, times));
+        }
     }
 
     /// Sets the code `verify_code` accepts.

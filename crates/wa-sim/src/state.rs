@@ -97,6 +97,9 @@ pub(crate) struct State {
     pub(crate) status_plan_by_recipient: HashMap<String, StatusPlan>,
     pub(crate) webhook_url: Option<String>,
     pub(crate) otp: String,
+    /// Injected errors for account-management edges (`request_code`, `verify_code`, `register`,
+    /// `whatsapp_business_profile`, `phone_numbers`): (edge, error, times left).
+    pub(crate) edge_failures: Vec<(String, crate::EdgeFailure, u32)>,
     /// (phone_number_id, wa_id) → unix time of the customer's last message.
     pub(crate) last_customer_message: HashMap<(String, String), i64>,
     pub(crate) counter: u64,
@@ -142,6 +145,7 @@ impl State {
             status_plan_by_recipient: HashMap::new(),
             webhook_url: config.webhook_url.clone(),
             otp: config.otp.clone(),
+            edge_failures: Vec::new(),
             last_customer_message: HashMap::new(),
             counter: 0,
         }
@@ -174,6 +178,17 @@ impl State {
     pub(crate) fn known_token(&self, token: &str) -> bool {
         self.waba_tokens.values().any(|t| t == token)
             || self.numbers.values().any(|n| n.info.token == token)
+    }
+
+    /// Takes the first injected error for `edge` (consuming one of its times).
+    pub(crate) fn take_edge_failure(&mut self, edge: &str) -> Option<crate::EdgeFailure> {
+        let index = self.edge_failures.iter().position(|(e, _, _)| e == edge)?;
+        let failure = self.edge_failures[index].1.clone();
+        self.edge_failures[index].2 -= 1;
+        if self.edge_failures[index].2 == 0 {
+            self.edge_failures.remove(index);
+        }
+        Some(failure)
     }
 
     /// Takes the first failure rule matching this send (consuming one of its `times`).

@@ -43,6 +43,17 @@ enum AccountsCommand {
         #[arg(long, default_value = "admin@localhost")]
         email: String,
     },
+    /// Changes an account's plan (operators). Data is kept whatever the plan; on `free` the
+    /// WhatsApp channel's admin actions and sends are refused while inbound deliveries are still
+    /// stored and turned into tickets.
+    SetPlan {
+        /// The account's id.
+        #[arg(long)]
+        id: i64,
+        /// `free`, `growth`, `pro` or `enterprise`.
+        #[arg(long)]
+        plan: String,
+    },
 }
 
 /// Runs `wadesk-server` with the process's arguments and environment.
@@ -56,6 +67,35 @@ pub async fn server_main() -> Result<(), AppError> {
                 .await?
                 .serve(listener, shutdown_on_signals())
                 .await
+        }
+        ServerCommand::Accounts {
+            command: AccountsCommand::SetPlan { id, plan },
+        } => {
+            let plan: Plan = plan
+                .parse()
+                .map_err(|e: ticketing_core::PlanParseError| AppError::Usage(e.to_string()))?;
+            let store = open_store(&config.database_url).await?;
+            let before = store
+                .get_account(ticketing_core::AccountId(id))
+                .await
+                .map_err(|e| match e {
+                    store::StoreError::NotFound => AppError::Usage(format!("no account {id}")),
+                    other => other.into(),
+                })?;
+            let account = store
+                .set_account_plan(before.id, plan, SystemClock.now())
+                .await?;
+            tracing::info!(account = %account.id, from = %before.plan, to = %account.plan, "plan changed");
+            println!(
+                "account {} ({}) moved from plan {} to plan {}",
+                account.id, account.name, before.plan, account.plan
+            );
+            if !account.plan.has_whatsapp() {
+                println!(
+                    "the WhatsApp channel is off: admin actions and sends are refused; inbound deliveries are still stored and applied"
+                );
+            }
+            Ok(())
         }
         ServerCommand::Accounts {
             command: AccountsCommand::Create { name, plan, email },

@@ -40,6 +40,9 @@ pub struct Config {
     /// `WADESK_TEMPLATE_SYNC_SECS`: how often every number's templates are synced from Meta
     /// (3600; 0 turns the periodic sync off).
     pub template_sync_interval: std::time::Duration,
+    /// `WADESK_SECRET_KEY`: 32 bytes (64 hex digits or base64) that encrypt numbers' access
+    /// tokens and app secrets at rest; without it they are stored as given (with a warning).
+    pub secret_key: Option<store::SecretKey>,
 }
 
 impl std::fmt::Debug for Config {
@@ -64,6 +67,7 @@ impl std::fmt::Debug for Config {
             .field("send_reconcile_timeout", &self.send_reconcile_timeout)
             .field("send_max_attempts", &self.send_max_attempts)
             .field("template_sync_interval", &self.template_sync_interval)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -189,6 +193,14 @@ impl Config {
         let send_reconcile = number("WADESK_SEND_RECONCILE_SECS", 600.0, 1.0, 7.0 * 86_400.0)?;
         let send_max_attempts = number("WADESK_SEND_MAX_ATTEMPTS", 12.0, 1.0, 1000.0)?;
         let template_sync = number("WADESK_TEMPLATE_SYNC_SECS", 3600.0, 0.0, 30.0 * 86_400.0)?;
+        let secret_key = match get("WADESK_SECRET_KEY") {
+            None => None,
+            Some(v) => Some(store::SecretKey::parse(&v).map_err(|reason| ConfigError {
+                variable: "WADESK_SECRET_KEY",
+                value: "***".into(),
+                reason,
+            })?),
+        };
 
         Ok(Config {
             send_rate_per_number,
@@ -208,6 +220,7 @@ impl Config {
             ),
             run_jobs,
             public_url,
+            secret_key,
         })
     }
 }
@@ -314,6 +327,15 @@ mod tests {
             "WADESK_GRAPH_BASE_URL"
         );
         assert!(!cfg(&[("WADESK_RUN_JOBS", "false")]).unwrap().run_jobs);
+        let bad_key = cfg(&[("WADESK_SECRET_KEY", "tooshort")]).unwrap_err();
+        assert_eq!(bad_key.variable, "WADESK_SECRET_KEY");
+        assert!(!bad_key.to_string().contains("tooshort"));
+        assert!(
+            cfg(&[("WADESK_SECRET_KEY", &"0f".repeat(32))])
+                .unwrap()
+                .secret_key
+                .is_some()
+        );
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl RouteCache {
         let route = store
             .find_number_by_phone_number_id(pnid)
             .await?
-            .filter(|n| n.status != store::NumberStatus::Disconnected)
+            .filter(|n| n.status == store::NumberStatus::Connected)
             .map(|n| Route {
                 account_id: n.account_id,
                 number_id: n.id,

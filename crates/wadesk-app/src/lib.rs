@@ -73,6 +73,29 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
+/// Like [`open_store`], sealing numbers' secrets at rest with `key` when one is given.
+pub async fn open_store_with_key(
+    url: &str,
+    key: Option<&store::SecretKey>,
+) -> Result<Arc<dyn Store>, StoreError> {
+    let Some(key) = key else {
+        return open_store(url).await;
+    };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(
+            store_postgres::PostgresStore::connect(url)
+                .await?
+                .with_secret_key(key)?,
+        ))
+    } else {
+        Ok(Arc::new(
+            store_sqlite::SqliteStore::connect(url)
+                .await?
+                .with_secret_key(key)?,
+        ))
+    }
+}
+
 /// A new API key: 32 random bytes, hex. Shown once; only its hash is stored.
 pub fn new_api_key() -> String {
     let mut bytes = [0u8; 32];
@@ -96,7 +119,13 @@ impl Wadesk {
     /// `WADESK_BOOTSTRAP_API_KEY` is set and no agent exists yet, creates account 1 with an admin
     /// agent holding that key.
     pub async fn open(config: Config) -> Result<Self, AppError> {
-        let store = open_store(&config.database_url).await?;
+        if config.secret_key.is_none() {
+            tracing::warn!(
+                "WADESK_SECRET_KEY is not set: WhatsApp access tokens and app secrets are stored \
+                 unencrypted in the database (set 64 hex digits to encrypt them at rest)"
+            );
+        }
+        let store = open_store_with_key(&config.database_url, config.secret_key.as_ref()).await?;
         Self::with_store(config, store, Arc::new(SystemClock)).await
     }
 
@@ -154,6 +183,7 @@ impl Wadesk {
             config: self.config.clone(),
             metrics: metrics::Metrics::install(),
             media,
+            graph: self.graph_client()?,
         };
         let app = http::router(state);
         let addr = listener.local_addr().ok();
@@ -176,6 +206,23 @@ impl Wadesk {
             context: "serving HTTP".into(),
             source,
         })
+    }
+
+    /// A Graph API client for the configured host and version.
+    pub fn graph_client(&self) -> Result<wa_client::graph::GraphClient, AppError> {
+        let http = reqwest::Client::builder()
+            .build()
+            .map_err(|e| AppError::Io {
+                context: "building the Graph API HTTP client".into(),
+                source: std::io::Error::other(e),
+            })?;
+        Ok(wa_client::graph::GraphClient::new(
+            wa_client::graph::GraphConfig::new(
+                self.config.graph_base_url.clone(),
+                self.config.graph_api_version.clone(),
+            ),
+            http,
+        ))
     }
 
     /// Runs the background jobs only (what `wadesk-worker` does) until `shutdown` is cancelled.

@@ -89,6 +89,64 @@ impl ApiError {
         )
     }
 
+    /// 403 for WhatsApp actions on a plan without the WhatsApp channel.
+    pub fn plan_restricted(plan: ticketing_core::Plan) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "The WhatsApp channel is not available on your plan.",
+            "",
+            "plan_restricted",
+            format!(
+                "Plan '{plan}' has no WhatsApp channel; upgrade to growth, pro or enterprise. \
+                 Your tickets, contacts and numbers are kept."
+            ),
+        )
+    }
+
+    /// 409 with a message (e.g. an onboarding step out of order).
+    pub fn conflict(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "Conflict", field, code, message)
+    }
+
+    /// Meta's error of a Graph API call, in the Freshdesk shape: `code` is Meta's numeric code
+    /// (as a string) and `message` Meta's message with its details, verbatim. Rate limits answer 429, Meta's other refusals 422 (wrong code, bad
+    /// token, …), Meta failing or being unreachable 502.
+    pub fn from_graph(field: &str, e: &wa_client::graph::GraphClientError) -> Self {
+        use wa_client::graph::GraphClientError as G;
+        match e {
+            G::Api(g) => {
+                let message = match &g.details {
+                    Some(d) if !g.message.contains(d.as_str()) => format!("{} ({d})", g.message),
+                    _ => g.message.clone(),
+                };
+                let status = match g.code {
+                    4 | 80007 | 130429 | 131056 | 133016 | 133015 | 133008 | 133009 => {
+                        StatusCode::TOO_MANY_REQUESTS
+                    }
+                    _ if g.http_status >= 500 => StatusCode::BAD_GATEWAY,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                Self::new(
+                    status,
+                    "The WhatsApp Cloud API refused the request",
+                    field,
+                    &g.code.to_string(),
+                    message,
+                )
+            }
+            other => {
+                tracing::warn!(error.message = %other, "Graph API call failed");
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "The WhatsApp Cloud API could not be reached",
+                    field,
+                    "graph_unavailable",
+                    "Meta's Graph API did not answer usably; try again.",
+                )
+            }
+        }
+    }
+
     /// 404.
     pub fn not_found() -> Self {
         Self::new(
@@ -164,13 +222,34 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Fails with 403 unless the caller is an admin.
+    /// Fails with 403 unless the caller is an admin. Every endpoint that changes numbers,
+    /// onboarding, business profiles, agents, groups, SLA policies, automation rules or billing
+    /// calls this first.
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.agent.role == Role::Admin {
             Ok(())
         } else {
             Err(ApiError::admin_only())
         }
+    }
+
+    /// Fails with 403 (`plan_restricted`) when the account's plan has no WhatsApp channel
+    /// (`free`). Call it before anything that creates WhatsApp traffic or changes the channel:
+    /// connecting or onboarding numbers, business profiles, replies and templates sent over
+    /// WhatsApp. Reading what is already stored stays allowed after a downgrade.
+    pub fn require_whatsapp_plan(&self) -> Result<(), ApiError> {
+        if self.account.plan.has_whatsapp() {
+            Ok(())
+        } else {
+            Err(ApiError::plan_restricted(self.account.plan))
+        }
+    }
+
+    /// [`Caller::require_admin`], then [`Caller::require_whatsapp_plan`]: for WhatsApp admin
+    /// actions.
+    pub fn require_whatsapp_admin(&self) -> Result<(), ApiError> {
+        self.require_admin()?;
+        self.require_whatsapp_plan()
     }
 }
 

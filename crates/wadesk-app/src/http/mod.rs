@@ -1,14 +1,18 @@
 //! The HTTP surface: the webhook receiver, the REST API, health and metrics.
 
+mod agents;
 mod api;
 mod attachments;
 pub mod automations;
 mod billing;
 mod contacts;
 mod deliveries;
+mod groups;
 mod notifications;
 mod numbers;
+mod onboarding;
 mod ops;
+mod profile;
 mod replies;
 pub mod sla;
 mod templates;
@@ -48,6 +52,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Media files and attachment URLs.
     pub media: crate::media::MediaService,
+    /// The Graph API client (onboarding, business profiles).
+    pub graph: wa_client::graph::GraphClient,
 }
 
 /// The OpenAPI 3 description of `/api/v2`, hand-written (`http/openapi.json`).
@@ -69,7 +75,6 @@ pub fn router(state: AppState) -> Router {
             "/whatsapp/numbers",
             post(numbers::create).get(numbers::list),
         )
-        .route("/whatsapp/numbers/{id}", put(numbers::update))
         .route("/whatsapp/billing", get(billing::statement))
         .route(
             "/whatsapp/billing/reconciliation",
@@ -89,6 +94,34 @@ pub fn router(state: AppState) -> Router {
             "/whatsapp/numbers/{id}/templates/sync",
             post(templates::sync),
         )
+        .route(
+            "/whatsapp/numbers/{id}",
+            get(numbers::show)
+                .put(numbers::update)
+                .delete(numbers::disconnect),
+        )
+        .route(
+            "/whatsapp/numbers/{id}/request_code",
+            post(onboarding::request_code),
+        )
+        .route(
+            "/whatsapp/numbers/{id}/verify_code",
+            post(onboarding::verify_code),
+        )
+        .route(
+            "/whatsapp/numbers/{id}/register",
+            post(onboarding::register),
+        )
+        .route(
+            "/whatsapp/numbers/{id}/business_profile",
+            get(profile::show).put(profile::update),
+        )
+        .route("/agents", get(agents::list).post(agents::create))
+        .route("/agents/me", get(agents::me))
+        .route("/agents/{id}", get(agents::show).put(agents::update))
+        .route("/agents/{id}/rotate_api_key", post(agents::rotate_api_key))
+        .route("/groups", get(groups::list).post(groups::create))
+        .route("/groups/{id}", get(groups::show).put(groups::update))
         .route("/whatsapp/webhook_deliveries", get(deliveries::list))
         .route("/whatsapp/webhook_deliveries/{id}", get(deliveries::show))
         .route(

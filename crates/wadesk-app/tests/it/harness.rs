@@ -59,16 +59,18 @@ pub(crate) struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-/// A fresh database; for PostgreSQL a new schema, returned so the test can drop it.
-pub(crate) async fn fresh_store(
+pub(crate) async fn fresh_store_with_key(
     backend: Backend,
     dir: &tempfile::TempDir,
+    key: Option<&store::SecretKey>,
 ) -> (Arc<dyn Store>, Option<store_postgres::PostgresStore>) {
     match backend {
         Backend::Sqlite => {
             let url = format!("sqlite://{}", dir.path().join("wadesk.db").display());
             (
-                wadesk_app::open_store(&url).await.expect("open sqlite"),
+                wadesk_app::open_store_with_key(&url, key)
+                    .await
+                    .expect("open sqlite"),
                 None,
             )
         }
@@ -83,19 +85,23 @@ pub(crate) async fn fresh_store(
                 let pg = store_postgres::PostgresStore::connect_fresh_schema(&url, &schema)
                     .await
                     .expect("open postgres");
-                (Arc::new(pg.clone()), Some(pg))
+                let sealed = match key {
+                    Some(k) => pg.clone().with_secret_key(k).expect("key"),
+                    None => pg.clone(),
+                };
+                (Arc::new(sealed), Some(pg))
             }
         }
     }
 }
 
 pub(crate) fn config(run_jobs: bool) -> Config {
-    config_with(run_jobs, &[])
+    config_with::<&str>(run_jobs, &[])
 }
 
 /// The test configuration with `extra` variables on top. Graph calls go to a closed loopback
 /// port unless `WADESK_GRAPH_BASE_URL` is given (nothing leaves loopback).
-pub(crate) fn config_with(run_jobs: bool, extra: &[(&str, String)]) -> Config {
+pub(crate) fn config_with<V: AsRef<str>>(run_jobs: bool, extra: &[(&str, V)]) -> Config {
     let mut vars = vec![
         ("WADESK_APP_SECRET".to_string(), SECRET.to_string()),
         ("WADESK_VERIFY_TOKEN".to_string(), VERIFY_TOKEN.to_string()),
@@ -107,7 +113,11 @@ pub(crate) fn config_with(run_jobs: bool, extra: &[(&str, String)]) -> Config {
             "http://127.0.0.1:9".to_string(),
         ),
     ];
-    vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+    vars.extend(
+        extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_ref().to_owned())),
+    );
     Config::from_vars(vars).expect("config")
 }
 
@@ -159,7 +169,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         // Media blobs go to the test's own directory.
         config.data_dir = dir.path().join("data");
-        let (store, pg) = fresh_store(backend, &dir).await;
+        let (store, pg) = fresh_store_with_key(backend, &dir, config.secret_key.as_ref()).await;
         let wadesk = Wadesk::with_store(config, store.clone(), clock)
             .await
             .expect("open");
@@ -215,6 +225,17 @@ impl TestApp {
         self.client
             .request(method, self.url(&format!("/api/v2{path}")))
             .basic_auth(API_KEY, Some("X"))
+    }
+
+    pub(crate) fn api_as(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(&format!("/api/v2{path}")))
+            .basic_auth(key, Some("X"))
     }
 
     pub(crate) async fn connect_number(&self, phone_number_id: &str) -> serde_json::Value {

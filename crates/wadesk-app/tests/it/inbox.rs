@@ -459,8 +459,28 @@ async fn shutdown_lets_in_flight_deliveries_finish(backend: Backend) {
             })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    // Stop once the first deliveries are stored, with most of the 300 still in flight (on a
+    // loaded machine a fixed sleep could stop before any request arrived).
     let store = app.store.clone();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while store
+        .list_deliveries(
+            &Default::default(),
+            store::Page {
+                page: 1,
+                per_page: 1,
+            },
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery arrived"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     let kept = app.stop_keeping_database().await;
     let mut acked = Vec::new();
     for p in posts {

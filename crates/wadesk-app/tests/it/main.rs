@@ -4,6 +4,7 @@
 // Test support code outside #[test] functions panics on setup failures by design.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod accounts;
 mod automation;
 mod billing;
 mod harness;

@@ -420,6 +420,8 @@ pub(super) async fn reply(
     if ticket.fields.deleted {
         return Err(ApiError::not_found());
     }
+    // A downgraded account keeps its tickets but sends nothing new on WhatsApp.
+    caller.require_whatsapp_plan()?;
     if body.body.is_none() && body.template.is_none() {
         return Err(ApiError::validation(vec![field_error(
             "body",
@@ -466,6 +468,7 @@ pub(super) async fn reply(
         OutboundPayload::Text { .. } | OutboundPayload::Media { .. }
     );
     let now = app.clock.now();
+    let sla = crate::sla::SlaContext::load(app.store.as_ref(), caller.account.id).await?;
     let mut tx = app.store.begin_outbound(caller.account.id).await?;
     if free_form {
         let last = tx
@@ -485,6 +488,14 @@ pub(super) async fn reply(
         &route.recipient,
         composed,
         now,
+    )
+    .await?;
+    // The reply meets the first-response (or next-response) target.
+    crate::sla::record(
+        tx.as_mut(),
+        &sla,
+        &ticket,
+        Some((now, crate::sla::SlaChange::AgentReply)),
     )
     .await?;
     tx.commit().await?;
@@ -598,6 +609,7 @@ pub(super) async fn create(
     caller: Caller,
     ApiJson(body): ApiJson<CreateTicket>,
 ) -> Result<Response, ApiError> {
+    caller.require_whatsapp_plan()?;
     let wa = body.whatsapp.clone().unwrap_or(Value::Null);
     let number_id = body.number_id.or_else(|| wa["number_id"].as_i64());
     let template = body
@@ -693,6 +705,7 @@ pub(super) async fn create(
     .await?;
     let free_form = matches!(composed.payload, OutboundPayload::Text { .. });
     let now = app.clock.now();
+    let sla = crate::sla::SlaContext::load(app.store.as_ref(), caller.account.id).await?;
     let mut tx = app.store.begin_outbound(caller.account.id).await?;
     let contact = match (body.requester_id, &phone) {
         (Some(r), _) => tx.get_contact(ContactId(r)).await.map_err(|_| {
@@ -803,6 +816,13 @@ pub(super) async fn create(
             }
         };
     queue_in(tx.as_mut(), &mut ticket, &number, &recipient, composed, now).await?;
+    crate::sla::record(
+        tx.as_mut(),
+        &sla,
+        &ticket,
+        Some((now, crate::sla::SlaChange::AgentReply)),
+    )
+    .await?;
     let entries = tx.ticket_entries(ticket.id).await?;
     tx.commit().await?;
     let (description, _) = split_description(entries);

@@ -193,3 +193,71 @@ async fn whatsapp_policy_sets_due_times_and_fires_reminders_and_escalations_once
     app.stop().await;
 }
 on_both!(whatsapp_policy_sets_due_times_and_fires_reminders_and_escalations_once);
+
+async fn an_agent_reply_meets_the_first_response_target(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.connect_number(PNID).await;
+    let (s, _) = call(
+        &app,
+        Method::POST,
+        "/sla_policies",
+        Some(json!({
+            "name": "WhatsApp",
+            "applicable_to": {"sources": [13]},
+            "sla_target": {
+                "priority_4": target(900, 3600), "priority_3": target(1800, 7200),
+                "priority_2": target(2700, 10800), "priority_1": target(3600, 14400)
+            },
+            "escalation": {
+                "reminder_response": {"escalation_time": -900, "agent_ids": [-1]},
+                "response": {"escalation_time": 0, "agent_ids": [-1]}
+            }
+        })),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let now_s = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .unwrap()
+        .as_secs() as i64;
+    let sent = now_s - 40 * 60;
+    let t0 = OffsetDateTime::from_unix_timestamp(sent).unwrap();
+    assert_eq!(
+        app.post_signed(&delivery("16505551234", "wamid.SLA2", sent))
+            .await
+            .status(),
+        200
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let (_, list) = call(&app, Method::GET, "/tickets", None).await;
+        if let Some(t) = list.as_array().and_then(|l| l.first())
+            && !t["fr_due_by"].is_null()
+        {
+            break t["id"].as_i64().unwrap();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no ticket with SLA");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // The agent answers 40 minutes after the message, inside the hour.
+    let (s, reply) = call(
+        &app,
+        Method::POST,
+        &format!("/tickets/{id}/reply"),
+        Some(json!({"body": "On its way!"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{reply}");
+    // Past the due time: neither the reminder nor the escalation fires, the target was met.
+    let clock = ManualClock::new(t0 + time::Duration::minutes(61));
+    wadesk_app::sla::sla_pass(app.store.as_ref(), &clock)
+        .await
+        .unwrap();
+    let (_, n) = call(&app, Method::GET, "/notifications", None).await;
+    assert_eq!(n, json!([]), "a met target fires nothing");
+    let (_, shown) = call(&app, Method::GET, &format!("/tickets/{id}"), None).await;
+    assert_eq!(shown["fr_escalated"], false);
+    assert_eq!(shown["fr_due_by"], rfc(t0 + time::Duration::hours(1)));
+    app.stop().await;
+}
+on_both!(an_agent_reply_meets_the_first_response_target);

@@ -4,30 +4,12 @@
 //! of another account is [`StoreError::NotFound`](crate::StoreError::NotFound).
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
-use std::fmt;
 use ticketing_core::{AccountId, AgentId, NumberId, Role};
 use time::OffsetDateTime;
 
 use crate::{Agent, NewAgent, NumberStatus, Page, StoreResult, WaNumber};
 
-/// A group of agents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct GroupId(pub i64);
-
-impl GroupId {
-    /// The raw integer.
-    pub fn get(self) -> i64 {
-        self.0
-    }
-}
-
-impl fmt::Display for GroupId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+pub use ticketing_core::GroupId;
 
 /// Freshdesk's agent fields beyond name, email and role.
 #[derive(Debug, Clone, PartialEq, Eq)]

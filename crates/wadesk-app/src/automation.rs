@@ -73,6 +73,8 @@ pub async fn execution_mode(
 pub struct Calendars {
     default: Option<BusinessCalendar>,
     by_id: BTreeMap<i64, BusinessCalendar>,
+    /// Groups with business hours of their own: group id → calendar id.
+    groups: BTreeMap<i64, i64>,
 }
 
 impl Calendars {
@@ -98,6 +100,20 @@ impl Calendars {
             }
             out.by_id.insert(doc.id, cal);
         }
+        let per_page = 100;
+        for page in 1.. {
+            let groups = store
+                .list_groups(account, store::Page { page, per_page })
+                .await?;
+            for g in &groups {
+                if let Some(h) = g.fields.business_hours_id {
+                    out.groups.insert(g.id.get(), h);
+                }
+            }
+            if groups.len() < per_page as usize {
+                break;
+            }
+        }
         if out.default.is_none() {
             out.default = sla_engine::calendar_from_freshdesk_json(
                 &crate::http::sla::default_business_hours_json(),
@@ -113,14 +129,22 @@ impl Calendars {
     pub fn default_calendar(&self) -> Option<&BusinessCalendar> {
         self.default.as_ref()
     }
+
+    /// The calendar of a ticket's group when the group has business hours of its own, else the
+    /// default (CONTRACT section 4).
+    pub fn for_group(&self, group: Option<GroupId>) -> Option<&BusinessCalendar> {
+        group
+            .and_then(|g| self.groups.get(&g.get()))
+            .and_then(|h| self.by_id.get(h))
+            .or(self.default.as_ref())
+    }
 }
 
 impl BusinessHours for Calendars {
     fn is_open(&self, calendar: CalendarRef, at: OffsetDateTime) -> bool {
         let cal = match calendar {
             CalendarRef::Calendar(id) => self.by_id.get(&id.get()),
-            // Groups carry no calendar yet: the account default applies.
-            CalendarRef::GroupOrDefault(_) => self.default.as_ref(),
+            CalendarRef::GroupOrDefault(g) => self.for_group(g),
         };
         cal.is_some_and(|c| c.is_open(at).unwrap_or(false))
     }

@@ -80,7 +80,7 @@ impl SlaHistory {
 #[derive(Debug)]
 pub struct SlaContext {
     policies: Vec<SlaPolicy>,
-    default_calendar: BusinessCalendar,
+    calendars: crate::automation::Calendars,
     config: ClockConfig,
 }
 
@@ -120,10 +120,7 @@ impl SlaContext {
         let calendars = crate::automation::Calendars::load(store, account).await?;
         Ok(Self {
             policies,
-            default_calendar: calendars
-                .default_calendar()
-                .cloned()
-                .unwrap_or_else(BusinessCalendar::always_open),
+            calendars,
             config: ClockConfig::default(),
         })
     }
@@ -151,13 +148,13 @@ fn schedule(
 ) -> Option<(Option<i64>, SlaSchedule)> {
     let policy = sla_engine::select_policy(&ctx.policies, &attributes(ticket))?;
     let priority = Priority::from_code(ticket.fields.priority).unwrap_or_default();
-    match SlaSchedule::compute(
-        policy,
-        priority,
-        &ctx.default_calendar,
-        &ctx.config,
-        &history.engine(),
-    ) {
+    // Business-hours targets count in the ticket's group's calendar, else the default one.
+    let always = BusinessCalendar::always_open();
+    let calendar = ctx
+        .calendars
+        .for_group(ticket.fields.group_id.map(GroupId))
+        .unwrap_or(&always);
+    match SlaSchedule::compute(policy, priority, calendar, &ctx.config, &history.engine()) {
         Ok(s) => Some((policy.id.map(|i| i.get()), s)),
         Err(e) => {
             tracing::warn!(ticket = %ticket.id, error.message = %e, "SLA due times could not be computed");

@@ -261,3 +261,97 @@ async fn an_agent_reply_meets_the_first_response_target(backend: Backend) {
     app.stop().await;
 }
 on_both!(an_agent_reply_meets_the_first_response_target);
+
+async fn business_hours_targets_count_in_the_groups_calendar(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.connect_number(PNID).await;
+    // A calendar open only on Sundays, 00:00 to 01:00 UTC, and a group that uses it.
+    let (s, cal) = call(
+        &app,
+        Method::POST,
+        "/business_hours",
+        Some(json!({"name": "Sunday night", "time_zone": "Etc/UTC",
+                    "business_hours": {"sunday": {"start_time": "12:00 am", "end_time": "1:00 am"}}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{cal}");
+    let (s, group) = call(
+        &app,
+        Method::POST,
+        "/groups",
+        Some(json!({"name": "Night desk", "business_hour_id": cal["id"]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{group}");
+    let business = |respond: i64, resolve: i64| json!({"respond_within": respond, "resolve_within": resolve, "business_hours": true, "escalation_enabled": true});
+    let (s, _) = call(
+        &app,
+        Method::POST,
+        "/sla_policies",
+        Some(json!({
+            "name": "WhatsApp in business hours",
+            "applicable_to": {"sources": [13]},
+            "sla_target": {
+                "priority_4": business(900, 3600), "priority_3": business(900, 3600),
+                "priority_2": business(900, 3600), "priority_1": business(900, 3600)
+            }
+        })),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let now_s = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .unwrap()
+        .as_secs() as i64;
+    assert_eq!(
+        app.post_signed(&delivery("16505551234", "wamid.SLA3", now_s - 60))
+            .await
+            .status(),
+        200
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let ticket = loop {
+        let (_, list) = call(&app, Method::GET, "/tickets", None).await;
+        if let Some(t) = list.as_array().and_then(|l| l.first()).cloned()
+            && !t["fr_due_by"].is_null()
+        {
+            break t;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no ticket with SLA");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let parse = |v: &Value| {
+        OffsetDateTime::parse(
+            v.as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    // Without a group: the default calendar, Monday to Friday.
+    let before = parse(&ticket["fr_due_by"]);
+    assert!(
+        !matches!(
+            before.weekday(),
+            time::Weekday::Saturday | time::Weekday::Sunday
+        ),
+        "{before}"
+    );
+    // Given to the group: its calendar decides, 15 business minutes into a Sunday's first hour.
+    let (s, moved) = call(
+        &app,
+        Method::PUT,
+        &format!("/tickets/{}", ticket["id"]),
+        Some(json!({"group_id": group["id"]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{moved}");
+    let after = parse(&moved["fr_due_by"]);
+    assert_eq!(after.weekday(), time::Weekday::Sunday, "{after}");
+    assert_eq!(
+        after.hour(),
+        0,
+        "inside the group's only open hour: {after}"
+    );
+    app.stop().await;
+}
+on_both!(business_hours_targets_count_in_the_groups_calendar);

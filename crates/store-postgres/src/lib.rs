@@ -29,6 +29,7 @@
 //! This crate holds no business rules; it stores and fetches what the port describes,
 //! atomically. TLS is not enabled: reach PostgreSQL over a private network or a local socket.
 
+mod automation;
 mod billing;
 mod convert;
 mod directory;

@@ -20,6 +20,7 @@
 //! describes, atomically, and nothing more. It is single-node by nature; run several processes
 //! on one database with `store-postgres`.
 
+mod automation;
 mod billing;
 mod convert;
 mod directory;

@@ -22,6 +22,7 @@
 //!
 //! This crate is test support only: it is not a benchmark and does not know any SQL.
 
+pub mod automation;
 pub mod billing;
 pub mod checks;
 pub mod directory;
@@ -130,11 +131,24 @@ macro_rules! conformance_tests {
             claim_sends_keeps_rate_limits,
             templates_replace_and_cursors,
         );
+        $crate::conformance_tests!(@automation $harness;
+            job_slots_run_once_and_hand_over,
+            sweep_lists_open_tickets_in_order,
+            fired_rules_cursors_and_loads,
+        );
         $crate::conformance_tests!(@directory $harness;
             agents_are_scoped_and_round_trip,
             groups_are_scoped_and_hold_members,
             number_state_machine_is_atomic_and_scoped,
         );
+    };
+    (@automation $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::automation::$check).await;
+            }
+        )*
     };
     (@directory $harness:ty; $($check:ident),* $(,)?) => {
         $(

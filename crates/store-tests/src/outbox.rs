@@ -76,6 +76,11 @@ async fn fixture(store: &SharedStore, tag: &str, pnid: &str) -> Fixture {
             updated_at: t0(),
             last_message_at: Some(t0()),
             deleted: false,
+            ticket_type: None,
+            spam: false,
+            status_changed_at: None,
+            last_customer_message_at: Some(t0()),
+            last_agent_response_at: None,
         })
         .await
         .expect("ticket");

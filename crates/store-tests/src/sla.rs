@@ -46,6 +46,11 @@ async fn ticket(store: &SharedStore, tag: &str) -> (AccountId, TicketId) {
             updated_at: t0(),
             last_message_at: Some(t0()),
             deleted: false,
+            ticket_type: None,
+            spam: false,
+            status_changed_at: None,
+            last_customer_message_at: Some(t0()),
+            last_agent_response_at: None,
         })
         .await
         .expect("ticket");

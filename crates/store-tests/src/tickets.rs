@@ -62,6 +62,11 @@ pub(crate) fn ticket(number: NumberId, requester: ContactId, at: OffsetDateTime)
         updated_at: at + Duration::seconds(5),
         last_message_at: Some(at),
         deleted: false,
+        ticket_type: None,
+        spam: false,
+        status_changed_at: None,
+        last_customer_message_at: Some(at),
+        last_agent_response_at: None,
     }
 }
 

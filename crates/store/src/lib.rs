@@ -7,6 +7,7 @@
 //! Instants cross this boundary as [`time::OffsetDateTime`]; adapters store them as Unix
 //! milliseconds (UTC), which is portable, indexable and identical in both databases.
 
+mod automation;
 mod billing;
 mod directory;
 mod error;
@@ -18,6 +19,7 @@ mod sla;
 mod tickets;
 mod types;
 
+pub use automation::*;
 pub use billing::*;
 pub use directory::*;
 pub use error::{StoreError, StoreResult};
@@ -38,6 +40,7 @@ use time::{Duration, OffsetDateTime};
 #[async_trait]
 pub trait Store:
     TicketStore
+    + AutomationStore
     + MediaStore
     + SettingsStore
     + SlaStore

@@ -8,7 +8,7 @@
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use ticketing_core::{AccountId, AgentId, ContactId, NumberId, TicketId};
+use ticketing_core::{AccountId, AgentId, ContactId, GroupId, NumberId, TicketId};
 use time::OffsetDateTime;
 
 use crate::{Event, EventId, Page, StoreResult};
@@ -138,6 +138,16 @@ pub struct TicketFields {
     pub last_message_at: Option<OffsetDateTime>,
     /// Soft-deleted.
     pub deleted: bool,
+    /// Ticket type (`Question`, `Incident`, ...), set by an agent or a rule.
+    pub ticket_type: Option<String>,
+    /// Marked as spam (by an agent or a rule).
+    pub spam: bool,
+    /// When the status last changed (`None`: not since the ticket opened).
+    pub status_changed_at: Option<OffsetDateTime>,
+    /// WhatsApp time of the customer's latest message.
+    pub last_customer_message_at: Option<OffsetDateTime>,
+    /// When an agent (or a rule) last replied to the customer.
+    pub last_agent_response_at: Option<OffsetDateTime>,
 }
 
 /// A stored ticket.
@@ -160,6 +170,8 @@ pub struct TicketFilter {
     pub requester_id: Option<ContactId>,
     /// Deleted tickets instead of live ones.
     pub deleted: bool,
+    /// Live tickets marked as spam instead of the others (ignored with `deleted`).
+    pub spam: bool,
 }
 
 /// A conversation entry's writable fields.
@@ -315,6 +327,27 @@ pub trait TicketTx: Send + std::fmt::Debug {
 
     /// A ticket's SLA state, if it has one.
     async fn ticket_sla(&mut self, ticket: TicketId) -> StoreResult<Option<crate::TicketSla>>;
+
+    /// The time-trigger rules that already fired on `ticket` (each fires once per ticket).
+    async fn fired_time_rules(&mut self, ticket: TicketId) -> StoreResult<Vec<i64>>;
+
+    /// Records that time-trigger `rule` fired on `ticket`; recording it again changes nothing.
+    async fn mark_time_rule_fired(
+        &mut self,
+        ticket: TicketId,
+        rule: i64,
+        at: OffsetDateTime,
+    ) -> StoreResult<()>;
+
+    /// The agent `group`'s round-robin last picked.
+    async fn assignment_cursor(&mut self, group: GroupId) -> StoreResult<Option<AgentId>>;
+
+    /// Moves `group`'s round-robin cursor to `agent`.
+    async fn set_assignment_cursor(&mut self, group: GroupId, agent: AgentId) -> StoreResult<()>;
+
+    /// How many open tickets (not Resolved or Closed, not deleted, not spam) each of `agents` has
+    /// assigned; agents with none are left out.
+    async fn open_ticket_counts(&mut self, agents: &[AgentId]) -> StoreResult<Vec<(AgentId, u32)>>;
 
     /// Writes a ticket's SLA state with the ticket's change, atomically (see
     /// [`crate::SlaStore::put_ticket_sla`]).

@@ -1,26 +1,32 @@
-//! Automation rules in the ticket flow: ticket-creation rules run inside the transaction that
+//! Automation rules in the ticket flow. Ticket-creation rules run inside the transaction that
 //! opens a WhatsApp ticket, so the ticket is assigned, prioritised and tagged before anyone can
-//! see it, and every run is written to the ticket's execution log in the same transaction.
+//! see it; ticket-update rules run inside the transaction of every change (a customer message, an
+//! agent's reply or note, a `PUT /tickets/{id}`); time triggers run from the hourly sweep
+//! (`crate::sweep`). Every run is written to the ticket's execution log in the same transaction.
 //!
 //! Rules are settings documents (see `http::automations`), validated by `rules-engine` when
 //! written; this module reads them, builds the engine's view of a ticket, and carries out the
-//! effects the engine returns. Effects that need another subsystem (sending a template or reply,
-//! calling a webhook, applying an SLA policy, marking spam, setting a ticket type) are recorded in
-//! the log with `"carried_out": false` until those subsystems consume them.
+//! effects the engine returns, all in the caller's transaction: fields, notes, WhatsApp sends (an
+//! outbox row, delivered by the send job), round-robin cursors, the SLA policy.
 
 use std::collections::BTreeMap;
 
 use rules_engine::{
-    BusinessHours, CalendarRef, Effect, Env, ExecutionMode, MessageView, RequesterView, Rule,
-    RuleId, RuleType, TicketView, Trigger, evaluate,
+    Action, AssignMethod, AssignmentState, BusinessHours, CalendarRef, ChainLimits, Effect, Env,
+    ExecutionMode, GroupRoster, Member, MessageView, RequesterView, Rule, RuleId, RuleSet,
+    RuleType, TicketView, Trigger, run_chain,
 };
 use serde_json::json;
 use sla_engine::BusinessCalendar;
-use store::{ContactRow, EntryFields, NewAutomationLog, Store, StoreError, TicketRow, TicketTx};
+use store::{
+    ContactRow, EntryFields, NewAutomationLog, NewSend, OutboundTx, Store, StoreError, TicketRow,
+};
 use ticketing_core::{
-    E164, GroupId, Priority, SourceCode, StatusCode,
+    AgentId, E164, GroupId, Priority, SourceCode, StatusCode,
     conversation::{AttachmentKind, Entry},
 };
+
+use crate::outbound::OutboundPayload;
 use time::OffsetDateTime;
 
 /// The settings kind of rules of one automation type.
@@ -150,31 +156,143 @@ impl BusinessHours for Calendars {
     }
 }
 
-/// What ticket-creation rules need, read before the ticket transaction starts.
+/// The rules of one automation type and the type's execution mode.
 #[derive(Debug)]
-pub struct CreationRules {
+struct TypedRules {
     rules: Vec<Rule>,
     mode: ExecutionMode,
-    calendars: Calendars,
 }
 
-impl CreationRules {
-    /// The account's active creation rules, or `None` when it has none (then nothing else is
-    /// read: one query per message).
+impl TypedRules {
+    fn set(&self) -> RuleSet<'_> {
+        RuleSet::new(&self.rules, self.mode)
+    }
+
+    fn any_active(&self) -> bool {
+        self.rules.iter().any(|r| r.active)
+    }
+}
+
+/// An account's automation rules of all three types, with what their conditions and actions read:
+/// business-hours calendars, and group rosters when a rule assigns round-robin or least-loaded.
+/// Read before a ticket transaction starts; the transaction adds what must be read inside it
+/// (open-ticket counts, round-robin cursors, time rules already fired).
+#[derive(Debug)]
+pub struct AccountRules {
+    creation: TypedRules,
+    updates: TypedRules,
+    time: TypedRules,
+    calendars: Calendars,
+    rosters: Option<AssignmentState>,
+}
+
+impl AccountRules {
+    /// The account's rules, or `None` when it has no active rule of any type (then nothing else
+    /// is read: three queries per message).
     pub async fn load(
         store: &dyn Store,
         account: ticketing_core::AccountId,
     ) -> Result<Option<Self>, StoreError> {
-        let rules = load_rules(store, account, RuleType::TicketCreation).await?;
-        if !rules.iter().any(|r| r.active) {
+        let mut typed = Vec::with_capacity(3);
+        for rule_type in [
+            RuleType::TicketCreation,
+            RuleType::TicketUpdates,
+            RuleType::TimeTriggers,
+        ] {
+            let rules = load_rules(store, account, rule_type).await?;
+            let mode = if rules.iter().any(|r| r.active) {
+                execution_mode(store, account, rule_type).await?
+            } else {
+                rule_type.default_execution_mode()
+            };
+            typed.push(TypedRules { rules, mode });
+        }
+        if !typed.iter().any(TypedRules::any_active) {
             return Ok(None);
         }
+        let time = typed
+            .pop()
+            .unwrap_or_else(|| unreachable_rules(RuleType::TimeTriggers));
+        let updates = typed
+            .pop()
+            .unwrap_or_else(|| unreachable_rules(RuleType::TicketUpdates));
+        let creation = typed
+            .pop()
+            .unwrap_or_else(|| unreachable_rules(RuleType::TicketCreation));
+        let assigns = [&creation, &updates, &time].iter().any(|t| {
+            t.rules.iter().any(|r| {
+                r.active
+                    && r.actions.iter().any(|a| {
+                        matches!(
+                            a,
+                            Action::AssignRoundRobin { .. } | Action::AssignLeastLoaded { .. }
+                        )
+                    })
+            })
+        });
+        let rosters = if assigns {
+            Some(rosters(store, account).await?)
+        } else {
+            None
+        };
         Ok(Some(Self {
-            rules,
-            mode: execution_mode(store, account, RuleType::TicketCreation).await?,
+            creation,
+            updates,
+            time,
             calendars: Calendars::load(store, account).await?,
+            rosters,
         }))
     }
+
+    /// Whether the account has active rules of `rule_type`.
+    pub fn has(&self, rule_type: RuleType) -> bool {
+        match rule_type {
+            RuleType::TicketCreation => self.creation.any_active(),
+            RuleType::TicketUpdates => self.updates.any_active(),
+            RuleType::TimeTriggers => self.time.any_active(),
+        }
+    }
+}
+
+fn unreachable_rules(rule_type: RuleType) -> TypedRules {
+    TypedRules {
+        rules: Vec::new(),
+        mode: rule_type.default_execution_mode(),
+    }
+}
+
+/// Every group's members and whether each is available for assignment (cursors and loads are read
+/// in the ticket transaction).
+async fn rosters(
+    store: &dyn Store,
+    account: ticketing_core::AccountId,
+) -> Result<AssignmentState, StoreError> {
+    let mut state = AssignmentState::default();
+    let per_page = 100;
+    for page in 1.. {
+        let agents = store
+            .list_agents(account, store::Page { page, per_page })
+            .await?;
+        for a in &agents {
+            for g in &a.group_ids {
+                state
+                    .groups
+                    .entry(*g)
+                    .or_insert_with(GroupRoster::default)
+                    .members
+                    .push(Member {
+                        agent: a.agent.id,
+                        available: a.details.available,
+                        open_tickets: 0,
+                        max_tickets: None,
+                    });
+            }
+        }
+        if agents.len() < per_page as usize {
+            break;
+        }
+    }
+    Ok(state)
 }
 
 fn message_type(entry: &Entry) -> String {
@@ -214,8 +332,21 @@ pub fn message_view(entry: &Entry) -> MessageView {
     }
 }
 
-/// The engine's view of a stored ticket, its first message and its requester.
-pub fn ticket_view(ticket: &TicketRow, entry: &Entry, contact: &ContactRow) -> TicketView {
+/// What a ticket's rules read besides the ticket row: its description and requester.
+#[derive(Debug, Clone, Copy)]
+pub struct TicketContext<'a> {
+    /// The requester.
+    pub contact: &'a ContactRow,
+    /// The description as text (the first message).
+    pub description_text: &'a str,
+}
+
+/// The engine's view of a stored ticket, its SLA state and its requester.
+pub fn ticket_view(
+    ticket: &TicketRow,
+    ctx: TicketContext<'_>,
+    sla: Option<&store::TicketSla>,
+) -> TicketView {
     let f = &ticket.fields;
     let mut view = TicketView::new(ticket.id, f.created_at);
     view.source = SourceCode(f.source);
@@ -224,10 +355,21 @@ pub fn ticket_view(ticket: &TicketRow, entry: &Entry, contact: &ContactRow) -> T
     view.group_id = f.group_id.map(GroupId);
     view.responder_id = f.responder_id;
     view.tags = f.tags.clone();
+    view.ticket_type = f.ticket_type.clone();
+    view.spam = f.spam;
     view.whatsapp_number_id = f.number_id;
     view.subject = f.subject.clone();
-    view.description_text = entry.content.body.clone().unwrap_or_default();
-    view.last_customer_message_at = Some(entry.at);
+    view.description_text = ctx.description_text.to_owned();
+    view.status_changed_at = f.status_changed_at;
+    view.last_customer_message_at = f.last_customer_message_at;
+    view.last_agent_response_at = f.last_agent_response_at;
+    if let Some(s) = sla {
+        view.fr_due_by = s.fr_due_by;
+        view.nr_due_by = s.nr_due_by;
+        view.due_by = s.due_by;
+        view.sla_policy_id = s.policy_id.map(ticketing_core::SlaPolicyId);
+    }
+    let contact = ctx.contact;
     let phone = contact
         .fields
         .phone_e164
@@ -246,63 +388,186 @@ pub fn ticket_view(ticket: &TicketRow, entry: &Entry, contact: &ContactRow) -> T
     view
 }
 
-/// Runs the creation rules on a ticket just inserted in `tx`: updates its fields, adds the
-/// private notes the rules ask for, and writes the run to the execution log. The caller commits.
-pub async fn on_ticket_created(
-    tx: &mut dyn TicketTx,
-    rules: &CreationRules,
+/// The name a run's trigger gets in the execution log.
+fn trigger_name(trigger: &Trigger) -> &'static str {
+    match trigger {
+        Trigger::TicketCreated { .. } => "ticket_created",
+        Trigger::TicketUpdated(_) => "ticket_updated",
+        Trigger::TimeSweep => "time_sweep",
+    }
+}
+
+/// Reads the group rosters' round-robin cursors and open-ticket loads in `tx`.
+async fn assignment_in(
+    tx: &mut dyn OutboundTx,
+    rosters: &AssignmentState,
+) -> Result<AssignmentState, StoreError> {
+    let mut state = rosters.clone();
+    let mut agents: Vec<AgentId> = state
+        .groups
+        .values()
+        .flat_map(|r| r.members.iter().map(|m| m.agent))
+        .collect();
+    agents.sort();
+    agents.dedup();
+    let loads: BTreeMap<AgentId, u32> = tx.open_ticket_counts(&agents).await?.into_iter().collect();
+    for (group, roster) in &mut state.groups {
+        roster.cursor = tx.assignment_cursor(*group).await?;
+        for m in &mut roster.members {
+            m.open_tickets = loads.get(&m.agent).copied().unwrap_or(0);
+        }
+    }
+    Ok(state)
+}
+
+/// Queues a WhatsApp message a rule sends: an outgoing entry and its outbox row, in `tx`.
+/// `false` when the ticket has no WhatsApp number or requester to send to.
+async fn queue_rule_send(
+    tx: &mut dyn OutboundTx,
     ticket: &mut TicketRow,
-    entry: &Entry,
     contact: &ContactRow,
+    payload: &OutboundPayload,
+    body_text: String,
+    data: serde_json::Value,
     now: OffsetDateTime,
-) -> Result<(), StoreError> {
-    let view = ticket_view(ticket, entry, contact);
-    let message = message_view(entry);
-    // Conditions on time ("during business hours") read the message's WhatsApp time. The
-    // environment borrows the calendars without `Sync`, so it ends before the first await.
-    let run = {
-        let env = Env::new(entry.at, &rules.calendars);
-        evaluate(
-            &rules.rules,
-            rules.mode,
-            &view,
-            &Trigger::TicketCreated {
-                message: Some(message),
+) -> Result<bool, StoreError> {
+    let (Some(number), Some(wa_id)) = (ticket.fields.number_id, contact.fields.wa_id.clone())
+    else {
+        return Ok(false);
+    };
+    let payload = serde_json::to_value(payload)
+        .map_err(|e| StoreError::Backend(format!("serialising a send: {e}")))?;
+    let entry = tx
+        .insert_entry(
+            ticket.id,
+            Some(number),
+            &EntryFields {
+                wamid: None,
+                incoming: false,
+                private: false,
+                body: crate::tickets::html(&body_text),
+                body_text,
+                attachments: json!([]),
+                wa_status: None,
+                wa_error: None,
+                reply_to: None,
+                data,
+                created_at: now,
+                updated_at: now,
             },
+        )
+        .await?;
+    tx.insert_send(
+        ticket.id,
+        entry.id,
+        &NewSend {
+            number_id: number,
+            recipient: wa_id,
+            payload,
+        },
+        now,
+    )
+    .await?;
+    ticket.fields.last_message_at = ticket.fields.last_message_at.max(Some(now));
+    ticket.fields.last_agent_response_at = Some(now);
+    Ok(true)
+}
+
+/// Runs an account's rules for `trigger` on `ticket` inside `tx`: the rules of the trigger's type
+/// first, then the ticket-update rules on every change the rules made (never back to the rule that
+/// made it; bounded by [`ChainLimits`]). Every effect is carried out in the same transaction, the
+/// SLA is recomputed when the rules changed what it depends on (not for creation: the caller
+/// computes it once the ticket is complete), and the run goes to the ticket's execution log.
+///
+/// `at` is the evaluation time: the message's WhatsApp time, the request's time or the sweep's
+/// time. Returns whether any rule matched.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_rules(
+    tx: &mut dyn OutboundTx,
+    rules: &AccountRules,
+    sla: Option<&crate::sla::SlaContext>,
+    ticket: &mut TicketRow,
+    ctx: TicketContext<'_>,
+    trigger: Trigger,
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let rule_type = trigger.rule_type();
+    if !rules.has(rule_type) {
+        return Ok(false);
+    }
+    let first = match rule_type {
+        RuleType::TicketCreation => rules.creation.set(),
+        RuleType::TicketUpdates => rules.updates.set(),
+        RuleType::TimeTriggers => rules.time.set(),
+    };
+    let sla_state = tx.ticket_sla(ticket.id).await?;
+    let view = ticket_view(ticket, ctx, sla_state.as_ref());
+    let assignment = match &rules.rosters {
+        Some(r) => assignment_in(tx, r).await?,
+        None => AssignmentState::default(),
+    };
+    let fired = if rule_type == RuleType::TimeTriggers {
+        tx.fired_time_rules(ticket.id).await?
+    } else {
+        Vec::new()
+    };
+    // The environment borrows the calendars without `Sync`, so it ends before the next await.
+    let chain = {
+        let env = Env::new(at, &rules.calendars)
+            .with_assignment(assignment)
+            .with_already_fired(fired.into_iter().map(RuleId));
+        run_chain(
+            first,
+            rules.updates.set(),
+            &view,
+            &trigger,
             &env,
+            ChainLimits::default(),
         )
     };
-    if run.rules.is_empty() {
-        return Ok(());
+    let matched: Vec<RuleId> = chain
+        .steps
+        .iter()
+        .flat_map(|s| s.evaluation.matched())
+        .collect();
+    if matched.is_empty() {
+        return Ok(false);
     }
-    let mut carried = Vec::with_capacity(run.effects.len());
-    let mut changed = false;
-    for fired in &run.effects {
-        let done = match &fired.effect {
-            Effect::SetPriority { priority } => {
-                ticket.fields.priority = priority.code();
-                changed = true;
-                true
-            }
-            Effect::SetStatus { status } => {
-                ticket.fields.status = status.0;
-                changed = true;
-                true
-            }
-            Effect::SetGroup { group } => {
-                ticket.fields.group_id = Some(group.get());
-                changed = true;
-                true
-            }
-            Effect::SetAgent { agent, .. } => {
-                ticket.fields.responder_id = Some(*agent);
-                changed = true;
-                true
-            }
-            Effect::AddTags { .. } | Effect::RemoveTags { .. } => {
-                ticket.fields.tags = run.ticket.tags.clone();
-                changed = true;
-                true
+
+    let before = ticket.fields.clone();
+    let t = &chain.ticket;
+    let f = &mut ticket.fields;
+    f.priority = t.priority.code();
+    f.status = t.status.0;
+    f.group_id = t.group_id.map(|g| g.get());
+    f.responder_id = t.responder_id;
+    f.tags = t.tags.clone();
+    f.ticket_type = t.ticket_type.clone();
+    f.spam = t.spam;
+    let status_changed = f.status != before.status;
+    if status_changed {
+        f.status_changed_at = Some(at);
+    }
+
+    let mut applied_policy = None;
+    let mut carried = Vec::with_capacity(chain.effects.len());
+    for fired in &chain.effects {
+        let (done, note) = match &fired.effect {
+            Effect::SetPriority { .. }
+            | Effect::SetStatus { .. }
+            | Effect::SetGroup { .. }
+            | Effect::SetType { .. }
+            | Effect::AddTags { .. }
+            | Effect::RemoveTags { .. }
+            | Effect::MarkSpam => (true, None),
+            Effect::SetAgent { method, .. } => {
+                if let AssignMethod::RoundRobin { group, cursor }
+                | AssignMethod::LeastLoaded { group, cursor } = method
+                {
+                    tx.set_assignment_cursor(*group, *cursor).await?;
+                }
+                (true, None)
             }
             Effect::AddPrivateNote { body, .. } => {
                 let note = EntryFields {
@@ -316,43 +581,165 @@ pub async fn on_ticket_created(
                     wa_error: None,
                     reply_to: None,
                     data: json!({"automation_rule_id": fired.rule_id}),
-                    created_at: entry.at,
+                    created_at: at,
                     updated_at: now,
                 };
                 tx.insert_entry(ticket.id, ticket.fields.number_id, &note)
                     .await?;
-                true
+                (true, None)
             }
-            Effect::SetType { .. }
-            | Effect::SendTemplate { .. }
-            | Effect::SendReply { .. }
-            | Effect::TriggerWebhook { .. }
-            | Effect::ApplySlaPolicy { .. }
-            | Effect::MarkSpam => false,
+            Effect::SendReply { body } => {
+                let payload = OutboundPayload::Text {
+                    body: body.clone(),
+                    preview_url: false,
+                    reply_to: None,
+                };
+                let data =
+                    json!({"outbound": {"kind": "text", "automation_rule_id": fired.rule_id}});
+                let sent =
+                    queue_rule_send(tx, ticket, ctx.contact, &payload, body.clone(), data, now)
+                        .await?;
+                (
+                    sent,
+                    (!sent).then_some("the ticket has no WhatsApp conversation"),
+                )
+            }
+            Effect::SendTemplate { template } => {
+                let payload = OutboundPayload::Template {
+                    name: template.name.clone(),
+                    language: template.language.clone(),
+                    components: template
+                        .components
+                        .as_ref()
+                        .and_then(|c| c.as_array().cloned())
+                        .unwrap_or_default(),
+                };
+                let data = json!({"outbound": {"kind": "template", "automation_rule_id": fired.rule_id,
+                    "template": {"name": template.name, "language": template.language}}});
+                let text = format!("Template {} ({})", template.name, template.language);
+                let sent =
+                    queue_rule_send(tx, ticket, ctx.contact, &payload, text, data, now).await?;
+                (
+                    sent,
+                    (!sent).then_some("the ticket has no WhatsApp conversation"),
+                )
+            }
+            Effect::ApplySlaPolicy { policy } => {
+                applied_policy = Some(policy.get());
+                (sla.is_some(), None)
+            }
+            Effect::TriggerWebhook { .. } => {
+                (false, Some("outgoing webhooks are not delivered yet"))
+            }
         };
-        carried
-            .push(json!({"rule_id": fired.rule_id, "effect": fired.effect, "carried_out": done}));
+        let mut item =
+            json!({"rule_id": fired.rule_id, "effect": fired.effect, "carried_out": done});
+        if let (Some(n), Some(o)) = (note, item.as_object_mut()) {
+            o.insert("note".into(), json!(n));
+        }
+        carried.push(item);
     }
-    if changed {
+    if ticket.fields != before {
         ticket.fields.updated_at = now;
         tx.update_ticket(ticket.id, &ticket.fields).await?;
     }
+    if let Some(ctx) = sla {
+        if let Some(policy) = applied_policy {
+            crate::sla::apply_policy(tx, ctx, ticket, policy).await?;
+        }
+        if rule_type != RuleType::TicketCreation {
+            if status_changed {
+                let change = crate::sla::SlaChange::Status {
+                    status: ticket.fields.status,
+                };
+                crate::sla::record(tx, ctx, ticket, Some((at, change))).await?;
+            } else if ticket.fields.priority != before.priority
+                || ticket.fields.group_id != before.group_id
+                || ticket.fields.responder_id != before.responder_id
+                || ticket.fields.tags != before.tags
+                || ticket.fields.ticket_type != before.ticket_type
+            {
+                crate::sla::record(tx, ctx, ticket, None).await?;
+            }
+        }
+    }
+    if rule_type == RuleType::TimeTriggers
+        && let Some(step) = chain.steps.first()
+    {
+        for rule in step.evaluation.matched() {
+            tx.mark_time_rule_fired(ticket.id, rule.get(), now).await?;
+        }
+    }
+    let steps: Vec<serde_json::Value> = chain
+        .steps
+        .iter()
+        .map(|s| {
+            json!({
+                "depth": s.depth,
+                "trigger": s.trigger,
+                "rule_type": s.evaluation.rule_type.code(),
+                "mode": s.evaluation.mode,
+                "matched": s.evaluation.matched(),
+                "rules": s.evaluation.rules,
+            })
+        })
+        .collect();
     tx.insert_automation_log(
         ticket.id,
         &NewAutomationLog {
-            rule_type: RuleType::TicketCreation.code(),
-            trigger: "ticket_created".into(),
+            rule_type: rule_type.code(),
+            trigger: trigger_name(&trigger).into(),
             run: json!({
-                "mode": run.mode,
-                "matched": run.matched(),
-                "rules": run.rules,
+                "mode": first.mode,
+                "matched": matched,
+                "rules": chain.steps.first().map(|s| &s.evaluation.rules),
+                "steps": steps,
                 "effects": carried,
+                "truncated": chain.truncated,
             }),
             created_at: now,
         },
     )
     .await?;
-    metrics::counter!("wadesk_automation_rules_matched_total")
-        .increment(run.matched().len() as u64);
-    Ok(())
+    metrics::counter!("wadesk_automation_rules_matched_total", "type" => rule_type.code().to_string())
+        .increment(matched.len() as u64);
+    Ok(true)
+}
+
+/// Runs the ticket-update rules on a change an agent made (`events`: a field change, a reply, a
+/// note), inside the change's transaction. Reads the requester and the description in `tx` only
+/// when the account has update rules.
+pub async fn on_agent_update(
+    tx: &mut dyn OutboundTx,
+    rules: Option<&AccountRules>,
+    sla: Option<&crate::sla::SlaContext>,
+    ticket: &mut TicketRow,
+    agent: AgentId,
+    events: Vec<rules_engine::TicketEvent>,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let Some(rules) = rules else {
+        return Ok(false);
+    };
+    if events.is_empty() || !rules.has(RuleType::TicketUpdates) {
+        return Ok(false);
+    }
+    let contact = tx.get_contact(ticket.fields.requester_id).await?;
+    let description = tx
+        .ticket_entries(ticket.id)
+        .await?
+        .into_iter()
+        .find(|e| e.fields.incoming)
+        .map(|e| e.fields.body_text)
+        .unwrap_or_default();
+    let trigger = Trigger::TicketUpdated(rules_engine::Update {
+        performer: rules_engine::Performer::Agent(agent),
+        events,
+        message: None,
+    });
+    let ctx = TicketContext {
+        contact: &contact,
+        description_text: &description,
+    };
+    run_rules(tx, rules, sla, ticket, ctx, trigger, now, now).await
 }

@@ -20,6 +20,7 @@ pub mod media;
 pub mod metrics;
 pub mod outbound;
 pub mod sla;
+pub mod sweep;
 pub mod templates;
 pub mod tickets;
 
@@ -305,6 +306,12 @@ impl Wadesk {
                 outbound::graph_client(&self.config),
                 outbound::SendSettings::from_config(&self.config, role),
                 Arc::new(Notify::new()),
+                shutdown.clone(),
+            )),
+            tokio::spawn(sweep::run_sweep(
+                self.store.clone(),
+                self.clock.clone(),
+                sweep::SweepSettings::new(role),
                 shutdown.clone(),
             )),
             tokio::spawn(templates::run_templates(

@@ -46,6 +46,10 @@ pub struct SlaHistory {
     pub created_at: OffsetDateTime,
     /// Changes, in the order they were recorded.
     pub entries: Vec<SlaEntry>,
+    /// A policy an automation rule applied: it replaces the one the conditions would select
+    /// (while it exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_policy: Option<i64>,
 }
 
 /// A timestamped [`SlaChange`].
@@ -134,7 +138,7 @@ fn attributes(ticket: &TicketRow) -> TicketAttributes {
         group_id: f.group_id.map(GroupId),
         agent_id: f.responder_id,
         tags: f.tags.clone(),
-        ticket_type: None,
+        ticket_type: f.ticket_type.clone(),
         whatsapp_number_id: f.number_id,
         company_id: None,
         contact_fields: BTreeMap::new(),
@@ -146,7 +150,15 @@ fn schedule(
     ticket: &TicketRow,
     history: &SlaHistory,
 ) -> Option<(Option<i64>, SlaSchedule)> {
-    let policy = sla_engine::select_policy(&ctx.policies, &attributes(ticket))?;
+    let applied = history.applied_policy.and_then(|id| {
+        ctx.policies
+            .iter()
+            .find(|p| p.id.map(|i| i.get()) == Some(id))
+    });
+    let policy = match applied {
+        Some(p) => p,
+        None => sla_engine::select_policy(&ctx.policies, &attributes(ticket))?,
+    };
     let priority = Priority::from_code(ticket.fields.priority).unwrap_or_default();
     // Business-hours targets count in the ticket's group's calendar, else the default one.
     let always = BusinessCalendar::always_open();
@@ -171,6 +183,27 @@ pub async fn record(
     ticket: &TicketRow,
     change: Option<(OffsetDateTime, SlaChange)>,
 ) -> Result<(), StoreError> {
+    record_with(tx, ctx, ticket, change, None).await
+}
+
+/// Applies `policy` to a ticket (an automation rule's "apply SLA policy"): it replaces the policy
+/// the conditions select, and the due times are recomputed in `tx`.
+pub async fn apply_policy(
+    tx: &mut dyn TicketTx,
+    ctx: &SlaContext,
+    ticket: &TicketRow,
+    policy: i64,
+) -> Result<(), StoreError> {
+    record_with(tx, ctx, ticket, None, Some(policy)).await
+}
+
+async fn record_with(
+    tx: &mut dyn TicketTx,
+    ctx: &SlaContext,
+    ticket: &TicketRow,
+    change: Option<(OffsetDateTime, SlaChange)>,
+    apply: Option<i64>,
+) -> Result<(), StoreError> {
     let previous = tx.ticket_sla(ticket.id).await?;
     let mut history = previous
         .as_ref()
@@ -178,8 +211,12 @@ pub async fn record(
         .unwrap_or_else(|| SlaHistory {
             created_at: ticket.fields.created_at,
             entries: Vec::new(),
+            applied_policy: None,
         });
     history.created_at = ticket.fields.created_at;
+    if apply.is_some() {
+        history.applied_policy = apply;
+    }
     if let Some((at, change)) = change {
         history.entries.push(SlaEntry { at, change });
     }

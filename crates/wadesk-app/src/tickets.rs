@@ -11,11 +11,11 @@ use std::{sync::Arc, time::Duration as StdDuration};
 
 use serde_json::json;
 use store::{
-    ContactFields, ContactLookup, ContactRow, EntryFields, Event, EventKind, EventOutcome, Store,
-    StoreError, TicketFields, TicketTx,
+    ContactFields, ContactLookup, ContactRow, EntryFields, Event, EventKind, EventOutcome,
+    OutboundTx, Store, StoreError, TicketFields, TicketTx,
 };
 use ticketing_core::{
-    NumberId, Status, TicketId,
+    NumberId, Status, StatusCode, TicketId,
     contact::{
         ContactCandidate, ContactIdentity, E164, WaId, decide_number_change, fill_contact,
         lookup_variants, match_contact, new_contact,
@@ -168,13 +168,14 @@ pub async fn apply_event(
             let setup = match &inbound {
                 Some(i) if matches!(i.kind, ticketing_core::EventKind::Message(_)) => {
                     AccountSetup {
-                        creation: crate::automation::CreationRules::load(store, account).await?,
+                        rules: crate::automation::AccountRules::load(store, account).await?,
                         sla: Some(crate::sla::SlaContext::load(store, account).await?),
                     }
                 }
                 _ => AccountSetup::default(),
             };
-            let mut tx = store.begin_tickets(account).await?;
+            // An outbound transaction: rules may queue WhatsApp sends with the ticket change.
+            let mut tx = store.begin_outbound(account).await?;
             if !tx
                 .mark_event(event.id, EventOutcome::Applied, None, now)
                 .await?
@@ -492,14 +493,14 @@ pub fn html(text: &str) -> String {
 /// What an account has configured that reacts to new messages, read before the transaction.
 #[derive(Debug, Default)]
 struct AccountSetup {
-    /// Ticket-creation rules, when the account has active ones.
-    creation: Option<crate::automation::CreationRules>,
+    /// Automation rules, when the account has active ones.
+    rules: Option<crate::automation::AccountRules>,
     /// SLA policies and calendars.
     sla: Option<crate::sla::SlaContext>,
 }
 
 async fn add_entry(
-    tx: &mut dyn TicketTx,
+    tx: &mut dyn OutboundTx,
     contact: &ContactRow,
     number: NumberId,
     interval: ticketing_core::ThreadingInterval,
@@ -507,7 +508,7 @@ async fn add_entry(
     account: &AccountSetup,
     now: OffsetDateTime,
 ) -> Result<(), ApplyError> {
-    let (creation, sla) = (account.creation.as_ref(), account.sla.as_ref());
+    let (rules, sla) = (account.rules.as_ref(), account.sla.as_ref());
     if tx.find_entry(number, entry.wamid.as_str()).await?.is_some() {
         return Ok(());
     }
@@ -549,8 +550,14 @@ async fn add_entry(
                 // media: queue the downloads in this same transaction.
                 crate::media::enqueue_entry_media(tx, &row, now).await?;
             }
+            let before_status = ticket.fields.status;
             if reopen {
                 ticket.fields.status = Status::Open.code();
+                ticket.fields.status_changed_at = Some(entry.at);
+            }
+            if placement != Placement::Duplicate {
+                ticket.fields.last_customer_message_at =
+                    ticket.fields.last_customer_message_at.max(Some(entry.at));
             }
             // Replies are not in the domain thread until they have a wamid: never move back.
             ticket.fields.last_message_at =
@@ -578,6 +585,44 @@ async fn add_entry(
                 )
                 .await?;
             }
+            // Ticket-update rules see the customer's reply (and the reopening it caused).
+            if let Some(rules) = rules
+                && placement != Placement::Duplicate
+                && rules.has(rules_engine::RuleType::TicketUpdates)
+            {
+                let mut events = Vec::with_capacity(2);
+                if reopen {
+                    events.push(rules_engine::TicketEvent::StatusChanged {
+                        from: StatusCode(before_status),
+                        to: StatusCode(ticket.fields.status),
+                    });
+                }
+                events.push(rules_engine::TicketEvent::CustomerReplied);
+                let trigger = rules_engine::Trigger::TicketUpdated(rules_engine::Update {
+                    performer: rules_engine::Performer::Requester,
+                    events,
+                    message: Some(crate::automation::message_view(&entry)),
+                });
+                let description = thread
+                    .description()
+                    .and_then(|d| d.content.body.clone())
+                    .unwrap_or_default();
+                let ctx = crate::automation::TicketContext {
+                    contact,
+                    description_text: &description,
+                };
+                crate::automation::run_rules(
+                    tx,
+                    rules,
+                    sla,
+                    &mut ticket,
+                    ctx,
+                    trigger,
+                    entry.at,
+                    now,
+                )
+                .await?;
+            }
         }
         ThreadDecision::NewTicket => {
             let nt = new_ticket(&entry.content, &sender, entry.at);
@@ -597,14 +642,36 @@ async fn add_entry(
                     updated_at: now,
                     last_message_at: Some(entry.at),
                     deleted: false,
+                    ticket_type: None,
+                    spam: false,
+                    status_changed_at: None,
+                    last_customer_message_at: Some(entry.at),
+                    last_agent_response_at: None,
                 })
                 .await?;
             let row = tx.insert_entry(ticket.id, Some(number), &fields).await?;
             // media: queue the downloads in this same transaction.
             crate::media::enqueue_entry_media(tx, &row, now).await?;
-            if let Some(rules) = creation {
-                crate::automation::on_ticket_created(tx, rules, &mut ticket, &entry, contact, now)
-                    .await?;
+            if let Some(rules) = rules {
+                let description = entry.content.body.clone().unwrap_or_default();
+                let ctx = crate::automation::TicketContext {
+                    contact,
+                    description_text: &description,
+                };
+                let trigger = rules_engine::Trigger::TicketCreated {
+                    message: Some(crate::automation::message_view(&entry)),
+                };
+                crate::automation::run_rules(
+                    tx,
+                    rules,
+                    sla,
+                    &mut ticket,
+                    ctx,
+                    trigger,
+                    entry.at,
+                    now,
+                )
+                .await?;
             }
             if let Some(ctx) = sla {
                 // After the creation rules: a priority they set decides the targets.

@@ -9,15 +9,16 @@ use store::{
     Event, EventId, EventOutcome, NewAutomationLog, Page, StoreError, StoreResult, TicketFields,
     TicketFilter, TicketRow, TicketStore, TicketTx,
 };
-use ticketing_core::{AccountId, AgentId, ContactId, NumberId, TicketId};
+use ticketing_core::{AccountId, AgentId, ContactId, GroupId, NumberId, TicketId};
 use time::OffsetDateTime;
 
 use crate::convert::{db_err, instant, millis};
 
 const CONTACT_COLUMNS: &str = "id, account_id, name, email, phone, mobile, phone_e164, mobile_e164, wa_id, bsuid, \
      created_at, updated_at";
-const TICKET_COLUMNS: &str = "id, account_id, number_id, requester_id, subject, subject_edited, status, priority, \
-     source, responder_id, group_id, tags, created_at, updated_at, last_message_at, deleted";
+pub(crate) const TICKET_COLUMNS: &str = "id, account_id, number_id, requester_id, subject, subject_edited, status, priority, \
+     source, responder_id, group_id, tags, created_at, updated_at, last_message_at, deleted, ticket_type, spam, \
+     status_changed_at, last_customer_message_at, last_agent_response_at";
 pub(crate) const ENTRY_COLUMNS: &str = "id, account_id, ticket_id, number_id, wamid, incoming, private, body, body_text, \
      attachments, wa_status, wa_error, reply_to, data, created_at, updated_at";
 
@@ -27,6 +28,10 @@ where
 {
     row.try_get(name)
         .map_err(|e| StoreError::Corrupt(format!("column {name}: {e}")))
+}
+
+fn opt_instant(ms: Option<i64>) -> StoreResult<Option<OffsetDateTime>> {
+    ms.map(instant).transpose()
 }
 
 fn json_col(row: &DbRow, name: &str) -> StoreResult<serde_json::Value> {
@@ -61,7 +66,7 @@ fn contact(row: &DbRow) -> StoreResult<ContactRow> {
     })
 }
 
-fn ticket(row: &DbRow) -> StoreResult<TicketRow> {
+pub(crate) fn ticket(row: &DbRow) -> StoreResult<TicketRow> {
     let tags: Vec<String> = serde_json::from_value(json_col(row, "tags")?)
         .map_err(|e| StoreError::Corrupt(format!("column tags: {e}")))?;
     Ok(TicketRow {
@@ -84,6 +89,11 @@ fn ticket(row: &DbRow) -> StoreResult<TicketRow> {
                 .map(instant)
                 .transpose()?,
             deleted: col(row, "deleted")?,
+            ticket_type: col(row, "ticket_type")?,
+            spam: col(row, "spam")?,
+            status_changed_at: opt_instant(col(row, "status_changed_at")?)?,
+            last_customer_message_at: opt_instant(col(row, "last_customer_message_at")?)?,
+            last_agent_response_at: opt_instant(col(row, "last_agent_response_at")?)?,
         },
     })
 }
@@ -303,7 +313,8 @@ impl TicketTx for Tx {
         let mut qb = QueryBuilder::<Db>::new(
             "INSERT INTO tickets (account_id, number_id, requester_id, subject, subject_edited, status, \
              priority, source, responder_id, group_id, tags, created_at, updated_at, last_message_at, \
-             deleted) VALUES (",
+             deleted, ticket_type, spam, status_changed_at, last_customer_message_at, \
+             last_agent_response_at) VALUES (",
         );
         let tags = tags_json(&f.tags)?;
         let mut s = qb.separated(", ");
@@ -321,7 +332,12 @@ impl TicketTx for Tx {
             .push_bind(millis(f.created_at))
             .push_bind(millis(f.updated_at))
             .push_bind(f.last_message_at.map(millis))
-            .push_bind(f.deleted);
+            .push_bind(f.deleted)
+            .push_bind(f.ticket_type.clone())
+            .push_bind(f.spam)
+            .push_bind(f.status_changed_at.map(millis))
+            .push_bind(f.last_customer_message_at.map(millis))
+            .push_bind(f.last_agent_response_at.map(millis));
         qb.push(format!(") RETURNING {TICKET_COLUMNS}"));
         let row = qb.build().fetch_one(&mut *self.tx).await.map_err(db_err)?;
         ticket(&row)
@@ -356,6 +372,16 @@ impl TicketTx for Tx {
             .push_bind(f.last_message_at.map(millis))
             .push(", deleted = ")
             .push_bind(f.deleted)
+            .push(", ticket_type = ")
+            .push_bind(f.ticket_type.clone())
+            .push(", spam = ")
+            .push_bind(f.spam)
+            .push(", status_changed_at = ")
+            .push_bind(f.status_changed_at.map(millis))
+            .push(", last_customer_message_at = ")
+            .push_bind(f.last_customer_message_at.map(millis))
+            .push(", last_agent_response_at = ")
+            .push_bind(f.last_agent_response_at.map(millis))
             .push(" WHERE id = ")
             .push_bind(id.0)
             .push(" AND account_id = ")
@@ -499,6 +525,96 @@ impl TicketTx for Tx {
         crate::sla::put_sla(&mut *self.tx, self.account, sla).await
     }
 
+    async fn fired_time_rules(&mut self, ticket: TicketId) -> StoreResult<Vec<i64>> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT rule_id FROM automation_fired WHERE account_id = ",
+        );
+        qb.push_bind(self.account.0)
+            .push(" AND ticket_id = ")
+            .push_bind(ticket.0)
+            .push(" ORDER BY rule_id");
+        let rows = qb.build().fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        rows.iter().map(|r| col(r, "rule_id")).collect()
+    }
+
+    async fn mark_time_rule_fired(
+        &mut self,
+        ticket: TicketId,
+        rule: i64,
+        at: OffsetDateTime,
+    ) -> StoreResult<()> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO automation_fired (ticket_id, rule_id, account_id, fired_at) VALUES (",
+        );
+        let mut sep = qb.separated(", ");
+        sep.push_bind(ticket.0)
+            .push_bind(rule)
+            .push_bind(self.account.0)
+            .push_bind(millis(at));
+        qb.push(") ON CONFLICT (ticket_id, rule_id) DO NOTHING");
+        qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn assignment_cursor(&mut self, group: GroupId) -> StoreResult<Option<AgentId>> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT agent_id FROM assignment_cursors WHERE account_id = ",
+        );
+        qb.push_bind(self.account.0)
+            .push(" AND group_id = ")
+            .push_bind(group.get());
+        let row = qb
+            .build()
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        row.map(|r| col(&r, "agent_id").map(AgentId)).transpose()
+    }
+
+    async fn set_assignment_cursor(&mut self, group: GroupId, agent: AgentId) -> StoreResult<()> {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO assignment_cursors (account_id, group_id, agent_id) VALUES (",
+        );
+        let mut sep = qb.separated(", ");
+        sep.push_bind(self.account.0)
+            .push_bind(group.get())
+            .push_bind(agent.0);
+        qb.push(") ON CONFLICT (account_id, group_id) DO UPDATE SET agent_id = excluded.agent_id");
+        qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn open_ticket_counts(&mut self, agents: &[AgentId]) -> StoreResult<Vec<(AgentId, u32)>> {
+        if agents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT responder_id, COUNT(*) AS n FROM tickets WHERE account_id = ",
+        );
+        qb.push_bind(self.account.0).push(
+            " AND deleted = ",
+        );
+        qb.push_bind(false)
+            .push(" AND spam = ")
+            .push_bind(false)
+            .push(" AND status NOT IN (4, 5) AND responder_id IN (");
+        let mut sep = qb.separated(", ");
+        for a in agents {
+            sep.push_bind(a.0);
+        }
+        qb.push(") GROUP BY responder_id ORDER BY responder_id");
+        let rows = qb.build().fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = col(r, "n")?;
+                Ok((
+                    AgentId(col(r, "responder_id")?),
+                    u32::try_from(n).unwrap_or(u32::MAX),
+                ))
+            })
+            .collect()
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await.map_err(db_err)
     }
@@ -601,6 +717,9 @@ impl TicketStore for AdapterStore {
         qb.push_bind(account.0)
             .push(" AND deleted = ")
             .push_bind(filter.deleted);
+        if !filter.deleted {
+            qb.push(" AND spam = ").push_bind(filter.spam);
+        }
         if let Some(t) = filter.updated_since {
             qb.push(" AND updated_at >= ").push_bind(millis(t));
         }

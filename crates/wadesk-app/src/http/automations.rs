@@ -318,18 +318,20 @@ pub(super) async fn dry_run(
     let mode = execution_mode(store, account, t).await?;
     let calendars = Calendars::load(store, account).await?;
     let now = app.clock.now();
-    let view = match &first {
-        Some(entry) => crate::automation::ticket_view(&ticket, entry, &contact),
-        None => {
-            let mut v = rules_engine::TicketView::new(ticket.id, ticket.fields.created_at);
-            v.source = ticketing_core::SourceCode(ticket.fields.source);
-            v.status = ticketing_core::StatusCode(ticket.fields.status);
-            v.priority =
-                ticketing_core::Priority::from_code(ticket.fields.priority).unwrap_or_default();
-            v.subject = ticket.fields.subject.clone();
-            v
-        }
-    };
+    let description = entries
+        .iter()
+        .find(|e| e.fields.incoming)
+        .map(|e| e.fields.body_text.clone())
+        .unwrap_or_default();
+    let sla = store.ticket_sla(account, ticket.id).await?;
+    let view = crate::automation::ticket_view(
+        &ticket,
+        crate::automation::TicketContext {
+            contact: &contact,
+            description_text: &description,
+        },
+        sla.as_ref(),
+    );
     let trigger = match t {
         RuleType::TicketCreation => Trigger::TicketCreated {
             message: first.as_ref().map(crate::automation::message_view),

@@ -403,6 +403,7 @@ async fn queue_in(
     .await?;
     // A reply keeps the thread: the threading interval counts from it.
     ticket.fields.last_message_at = Some(ticket.fields.last_message_at.map_or(now, |t| t.max(now)));
+    ticket.fields.last_agent_response_at = Some(now);
     ticket.fields.updated_at = now;
     tx.update_ticket(ticket.id, &ticket.fields).await?;
     Ok(entry)
@@ -469,6 +470,8 @@ pub(super) async fn reply(
     );
     let now = app.clock.now();
     let sla = crate::sla::SlaContext::load(app.store.as_ref(), caller.account.id).await?;
+    let rules =
+        crate::automation::AccountRules::load(app.store.as_ref(), caller.account.id).await?;
     let mut tx = app.store.begin_outbound(caller.account.id).await?;
     if free_form {
         let last = tx
@@ -496,6 +499,16 @@ pub(super) async fn reply(
         &sla,
         &ticket,
         Some((now, crate::sla::SlaChange::AgentReply)),
+    )
+    .await?;
+    crate::automation::on_agent_update(
+        tx.as_mut(),
+        rules.as_ref(),
+        Some(&sla),
+        &mut ticket,
+        AgentId(user_id),
+        vec![rules_engine::TicketEvent::ReplySent],
+        now,
     )
     .await?;
     tx.commit().await?;
@@ -537,12 +550,19 @@ pub(super) async fn note(
         )]));
     }
     let now = app.clock.now();
-    let mut tx = app.store.begin_tickets(caller.account.id).await?;
+    let rules =
+        crate::automation::AccountRules::load(app.store.as_ref(), caller.account.id).await?;
+    let sla = match &rules {
+        Some(_) => Some(crate::sla::SlaContext::load(app.store.as_ref(), caller.account.id).await?),
+        None => None,
+    };
+    let mut tx = app.store.begin_outbound(caller.account.id).await?;
     let mut ticket = tx.get_ticket(id).await?;
     if ticket.fields.deleted {
         return Err(ApiError::not_found());
     }
     let user_id = body.user_id.unwrap_or(caller.agent.id.0);
+    let private = body.private.unwrap_or(true);
     let entry = tx
         .insert_entry(
             id,
@@ -550,7 +570,7 @@ pub(super) async fn note(
             &EntryFields {
                 wamid: None,
                 incoming: false,
-                private: body.private.unwrap_or(true),
+                private,
                 body: if raw.contains('<') {
                     raw.clone()
                 } else {
@@ -570,6 +590,16 @@ pub(super) async fn note(
     // A note changes neither the window nor the thread: only `updated_at`.
     ticket.fields.updated_at = now;
     tx.update_ticket(id, &ticket.fields).await?;
+    crate::automation::on_agent_update(
+        tx.as_mut(),
+        rules.as_ref(),
+        sla.as_ref(),
+        &mut ticket,
+        AgentId(user_id),
+        vec![rules_engine::TicketEvent::NoteAdded { private }],
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -810,6 +840,11 @@ pub(super) async fn create(
                         updated_at: now,
                         last_message_at: Some(now),
                         deleted: false,
+                        ticket_type: None,
+                        spam: false,
+                        status_changed_at: None,
+                        last_customer_message_at: None,
+                        last_agent_response_at: Some(now),
                     })
                     .await?;
                 (t, true)

@@ -10,7 +10,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::{ContactRow, EntryRow, TicketFilter, TicketRow};
+use store::{ContactRow, EntryRow, TicketFields, TicketFilter, TicketRow};
 use ticketing_core::{AgentId, ContactId, Priority, Source, Status, TicketId, conversation::Entry};
 
 use super::{
@@ -190,14 +190,14 @@ pub(super) fn ticket_json(t: &TicketRow, description: Option<&EntryRow>, r: &Ren
         "company_id": null,
         "product_id": null,
         "email_config_id": null,
-        "type": null,
+        "type": f.ticket_type,
         "tags": f.tags,
         "cc_emails": [],
         "fwd_emails": [],
         "reply_cc_emails": [],
         "ticket_cc_emails": [],
         "to_emails": null,
-        "spam": false,
+        "spam": f.spam,
         "is_escalated": false,
         "fr_escalated": false,
         "nr_escalated": false,
@@ -287,6 +287,17 @@ pub(super) async fn list(
                     .map_err(|_| invalid("requester_id", "It should be a number"))?;
                 filter.requester_id = Some(ContactId(id));
             }
+            // Freshdesk's predefined views: spam and deleted tickets are only listed on request.
+            "filter" => match v.as_str() {
+                "spam" => filter.spam = true,
+                "deleted" => filter.deleted = true,
+                _ => {
+                    return Err(invalid(
+                        "filter",
+                        "It should be one of these values: 'spam,deleted'",
+                    ));
+                }
+            },
             _ => {}
         }
     }
@@ -441,7 +452,51 @@ pub(super) struct UpdateTicket {
     group_id: Option<Option<i64>>,
     tags: Option<Vec<String>>,
     subject: Option<String>,
+    #[serde(rename = "type")]
+    ticket_type: Option<Option<String>>,
 }
+
+/// What an update changed, as events ticket-update rules react to.
+fn update_events(before: &TicketFields, after: &TicketFields) -> Vec<rules_engine::TicketEvent> {
+    use rules_engine::TicketEvent;
+    let mut events = Vec::new();
+    if before.status != after.status {
+        events.push(TicketEvent::StatusChanged {
+            from: ticketing_core::StatusCode(before.status),
+            to: ticketing_core::StatusCode(after.status),
+        });
+    }
+    if before.priority != after.priority
+        && let (Some(from), Some(to)) = (
+            Priority::from_code(before.priority),
+            Priority::from_code(after.priority),
+        )
+    {
+        events.push(TicketEvent::PriorityChanged { from, to });
+    }
+    if before.responder_id != after.responder_id {
+        events.push(TicketEvent::Assigned {
+            from: before.responder_id,
+            to: after.responder_id,
+        });
+    }
+    if before.group_id != after.group_id {
+        events.push(TicketEvent::GroupChanged {
+            from: before.group_id.map(ticketing_core::GroupId),
+            to: after.group_id.map(ticketing_core::GroupId),
+        });
+    }
+    events
+}
+
+/// Freshdesk's default ticket types, the values `type` accepts.
+pub(crate) const TICKET_TYPES: [&str; 5] = [
+    "Question",
+    "Incident",
+    "Problem",
+    "Feature Request",
+    "Refund",
+];
 
 /// `PUT /api/v2/tickets/{id}`.
 pub(super) async fn update(
@@ -484,13 +539,24 @@ pub(super) async fn update(
     {
         bad("subject", "It should be 1 to 255 characters");
     }
+    if let Some(Some(t)) = &body.ticket_type
+        && !TICKET_TYPES.contains(&t.as_str())
+    {
+        bad(
+            "type",
+            "It should be one of these values: 'Question,Incident,Problem,Feature Request,Refund'",
+        );
+    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
     let now = app.clock.now();
     let sla_ctx = crate::sla::SlaContext::load(app.store.as_ref(), caller.account.id).await?;
-    let mut tx = app.store.begin_tickets(caller.account.id).await?;
+    let rules =
+        crate::automation::AccountRules::load(app.store.as_ref(), caller.account.id).await?;
+    let mut tx = app.store.begin_outbound(caller.account.id).await?;
     let mut t = tx.get_ticket(id).await?;
+    let before = t.fields.clone();
     let old_status = t.fields.status;
     if t.fields.deleted {
         return Err(ApiError::not_found());
@@ -514,6 +580,12 @@ pub(super) async fn update(
         t.fields.subject = s;
         t.fields.subject_edited = true;
     }
+    if let Some(ty) = body.ticket_type {
+        t.fields.ticket_type = ty;
+    }
+    if t.fields.status != old_status {
+        t.fields.status_changed_at = Some(now);
+    }
     t.fields.updated_at = now;
     tx.update_ticket(id, &t.fields).await?;
     // A status change pauses, resumes or completes SLA timers; priority, group or agent changes
@@ -525,6 +597,18 @@ pub(super) async fn update(
         },
     ));
     crate::sla::record(tx.as_mut(), &sla_ctx, &t, change).await?;
+    // Ticket-update rules react to what the agent changed, in the same transaction.
+    let events = update_events(&before, &t.fields);
+    crate::automation::on_agent_update(
+        tx.as_mut(),
+        rules.as_ref(),
+        Some(&sla_ctx),
+        &mut t,
+        caller.agent.id,
+        events,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     let entries = app.store.entries(caller.account.id, id).await?;
     let (description, _) = split_description(entries);

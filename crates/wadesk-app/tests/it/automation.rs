@@ -716,3 +716,85 @@ async fn round_robin_takes_turns_and_spam_is_marked(backend: Backend) {
     app.stop().await;
 }
 on_both!(round_robin_takes_turns_and_spam_is_marked);
+
+/// A creation rule applies an SLA policy the conditions would not select, and a creation rule's
+/// WhatsApp reply (inside the service window) is queued like an agent's reply.
+async fn rules_apply_sla_policies_and_send_replies(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.connect_number(PNID).await;
+    let target = |r: i64| json!({"respond_within": r, "resolve_within": r * 4, "business_hours": false, "escalation_enabled": false});
+    let (s, vip) = call(
+        &app,
+        Method::POST,
+        "/sla_policies",
+        Some(json!({
+            "name": "VIP (applied by a rule only)",
+            "applicable_to": {"company_ids": [424242]},
+            "sla_target": {"priority_4": target(900), "priority_3": target(900),
+                           "priority_2": target(900), "priority_1": target(900)}
+        })),
+    )
+    .await;
+    assert_eq!(s, 201, "{vip}");
+    let vip_id = vip["id"].as_i64().unwrap();
+    create_rule(
+        &app,
+        1,
+        json!({
+            "name": "VIP customers",
+            "conditions": [{"name": "set1", "match_type": "all", "properties": [
+                {"resource_type": "message", "field_name": "body", "operator": "contains_any_of", "value": ["vip"]}]}],
+            "actions": [
+                {"field_name": "apply_sla_policy", "value": vip_id},
+                {"field_name": "send_whatsapp_reply", "value": "Thanks! A VIP agent will answer within 15 minutes."}
+            ]
+        }),
+    )
+    .await;
+    let t0 = unix_now() - 60;
+    assert_eq!(
+        app.post_signed(&message_at("16505551234", "wamid.VIP1", "I am a VIP", t0))
+            .await
+            .status(),
+        200
+    );
+    let id = first_ticket_seen(&app).await["id"].as_i64().unwrap();
+    let t = ticket_until(&app, id, |t| !t["fr_due_by"].is_null()).await;
+    assert_eq!(t["sla_policy_id"], vip_id, "{t}");
+    let start = time::OffsetDateTime::from_unix_timestamp(t0).unwrap();
+    assert_eq!(
+        t["fr_due_by"],
+        (start + time::Duration::minutes(15))
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    );
+    let (_, convs) = call(
+        &app,
+        Method::GET,
+        &format!("/tickets/{id}/conversations"),
+        None,
+    )
+    .await;
+    let replies: Vec<&Value> = convs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["incoming"] == false && c["private"] == false)
+        .collect();
+    assert_eq!(replies.len(), 1, "{convs}");
+    assert_eq!(
+        replies[0]["body_text"],
+        "Thanks! A VIP agent will answer within 15 minutes."
+    );
+    let log = log_of(&app, id).await;
+    assert!(
+        log[0]["effects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["carried_out"] == true),
+        "{log:?}"
+    );
+    app.stop().await;
+}
+on_both!(rules_apply_sla_policies_and_send_replies);

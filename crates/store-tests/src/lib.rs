@@ -103,6 +103,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@tickets $harness;
             tickets_round_trip_and_are_scoped_by_account,
             event_outcomes_are_atomic_and_once,
+            savepoints_undo_one_step_and_keep_the_rest,
         );
         $crate::conformance_tests!(@media $harness;
             media_queue_leases_finishes_and_retries,

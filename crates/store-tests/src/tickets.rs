@@ -408,3 +408,53 @@ pub async fn event_outcomes_are_atomic_and_once(store: SharedStore) {
             .is_empty()
     );
 }
+
+/// A savepoint undoes one step of a transaction and keeps the rest, even after a failed
+/// statement (which aborts a PostgreSQL transaction until rolled back to the savepoint).
+pub async fn savepoints_undo_one_step_and_keep_the_rest(store: SharedStore) {
+    let (acme, n1) = account_with_number(&store, "savepoints", "3001").await;
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    let c = tx
+        .insert_contact(&contact("ana", "16505551234"), t0())
+        .await
+        .expect("contact");
+    let t = tx
+        .insert_ticket(&ticket(n1, c.id, t0()))
+        .await
+        .expect("ticket");
+    // Step 1 is kept.
+    tx.savepoint().await.expect("savepoint");
+    tx.insert_entry(t.id, Some(n1), &entry(Some("wamid.S1"), t0()))
+        .await
+        .expect("entry");
+    tx.release_savepoint().await.expect("release");
+    // Step 2 fails half-way (a duplicate wamid) and is undone.
+    tx.savepoint().await.expect("savepoint");
+    tx.insert_entry(t.id, Some(n1), &entry(Some("wamid.S2"), t0()))
+        .await
+        .expect("entry");
+    let dup = tx
+        .insert_entry(t.id, Some(n1), &entry(Some("wamid.S1"), t0()))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+    tx.rollback_to_savepoint().await.expect("rollback to");
+    tx.release_savepoint().await.expect("release");
+    // Step 3 works after the failure.
+    tx.savepoint().await.expect("savepoint");
+    tx.insert_entry(t.id, Some(n1), &entry(Some("wamid.S3"), t0()))
+        .await
+        .expect("entry after a failed step");
+    tx.release_savepoint().await.expect("release");
+    tx.commit().await.expect("commit");
+    let wamids: Vec<Option<String>> = store
+        .entries(acme, t.id)
+        .await
+        .expect("entries")
+        .into_iter()
+        .map(|e| e.fields.wamid)
+        .collect();
+    assert_eq!(
+        wamids,
+        vec![Some("wamid.S1".to_owned()), Some("wamid.S3".to_owned())]
+    );
+}

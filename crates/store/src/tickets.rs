@@ -328,6 +328,17 @@ pub trait TicketTx: Send + std::fmt::Debug {
     /// A ticket's SLA state, if it has one.
     async fn ticket_sla(&mut self, ticket: TicketId) -> StoreResult<Option<crate::TicketSla>>;
 
+    /// Marks a point this transaction can go back to without losing what came before it (a
+    /// batch applies many events in one transaction, each between a savepoint and its release).
+    async fn savepoint(&mut self) -> StoreResult<()>;
+
+    /// Forgets the last savepoint, keeping what was done since.
+    async fn release_savepoint(&mut self) -> StoreResult<()>;
+
+    /// Undoes everything since the last savepoint, which stays set; the transaction stays
+    /// usable even after a failed statement.
+    async fn rollback_to_savepoint(&mut self) -> StoreResult<()>;
+
     /// The time-trigger rules that already fired on `ticket` (each fires once per ticket).
     async fn fired_time_rules(&mut self, ticket: TicketId) -> StoreResult<Vec<i64>>;
 

@@ -7,7 +7,7 @@
 //! payload, impossible data) is marked failed with its error and skipped; a database failure
 //! stops the pass, which is retried later.
 
-use std::{sync::Arc, time::Duration as StdDuration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration as StdDuration};
 
 use serde_json::json;
 use store::{
@@ -15,7 +15,7 @@ use store::{
     OutboundTx, Store, StoreError, TicketFields, TicketTx,
 };
 use ticketing_core::{
-    NumberId, Status, StatusCode, TicketId,
+    AccountId, NumberId, Status, StatusCode, TicketId,
     contact::{
         ContactCandidate, ContactIdentity, E164, WaId, decide_number_change, fill_contact,
         lookup_variants, match_contact, new_contact,
@@ -65,42 +65,151 @@ pub struct PassReport {
     pub deferred: u64,
 }
 
-/// Applies up to `limit` pending events. A database error ends the pass early with `Err`.
+/// Events of one account applied in one transaction, at most (group commit: one commit, one
+/// flush, for the batch).
+pub const BATCH: usize = 64;
+
+/// Applies up to `limit` pending events, each account's in order, in batches of up to [`BATCH`]
+/// events per transaction (each event between a savepoint and its release, so one event's
+/// failure undoes only that event). A database error ends the pass early with `Err`; the
+/// batch it hit is rolled back and stays pending.
 pub async fn process_pending(
     store: &dyn Store,
     clock: &dyn Clock,
     limit: u32,
 ) -> Result<PassReport, StoreError> {
     let events = store.pending_ticket_events(limit).await?;
+    let mut by_account: BTreeMap<Option<AccountId>, Vec<&Event>> = BTreeMap::new();
+    for event in &events {
+        by_account
+            .entry(event.event.account_id)
+            .or_default()
+            .push(event);
+    }
     let mut report = PassReport::default();
-    for event in events {
-        match apply_event(store, clock, &event).await {
-            Ok(()) => report.applied += 1,
-            Err(ApplyError::Later(why)) => {
-                tracing::debug!(event = %event.id, why, "event deferred");
-                report.deferred += 1;
-            }
-            Err(ApplyError::Invalid(error)) => {
-                tracing::warn!(event = %event.id, error.message = %error, "event failed; skipped");
-                store
-                    .record_event_outcome(event.id, EventOutcome::Failed, Some(&error), clock.now())
-                    .await?;
-                metrics::counter!("wadesk_ticket_events_failed_total").increment(1);
-                report.failed += 1;
-            }
-            Err(ApplyError::Store(StoreError::Backend(e))) => return Err(StoreError::Backend(e)),
-            Err(ApplyError::Store(e)) => {
-                let error = e.to_string();
-                tracing::warn!(event = %event.id, error.message = %error, "event failed; skipped");
-                store
-                    .record_event_outcome(event.id, EventOutcome::Failed, Some(&error), clock.now())
-                    .await?;
-                report.failed += 1;
-            }
+    for (account, events) in by_account {
+        for batch in events.chunks(BATCH) {
+            apply_batch(store, clock, account, batch, &mut report).await?;
         }
     }
     metrics::counter!("wadesk_ticket_events_applied_total").increment(report.applied);
     Ok(report)
+}
+
+/// What a batch reads before its transaction (one connection may serve both on SQLite).
+struct BatchContext {
+    numbers: Vec<store::WaNumber>,
+    setup: AccountSetup,
+    now: OffsetDateTime,
+}
+
+/// Applies `events` of `account` in one transaction.
+async fn apply_batch(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    account: Option<AccountId>,
+    events: &[&Event],
+    report: &mut PassReport,
+) -> Result<(), StoreError> {
+    let Some(account) = account else {
+        for event in events {
+            fail(store, clock, event, "event without an account or number").await?;
+            report.failed += 1;
+        }
+        return Ok(());
+    };
+    // A status of one of our sends names its outbox row: give the entry its wamid first, so a
+    // status that arrives before the send's answer was recorded (or after a timeout left its
+    // outcome unknown) still finds it. Outside the batch's transaction: it writes elsewhere.
+    for event in events {
+        if event.event.kind != EventKind::Status {
+            continue;
+        }
+        let (Some(number_id), Ok(status)) = (
+            event.event.number_id,
+            serde_json::from_value::<wa_client::webhook::Status>(
+                event.event.payload["status"].clone(),
+            ),
+        ) else {
+            continue;
+        };
+        if let Some(outbox) = status
+            .biz_opaque_callback_data
+            .as_deref()
+            .and_then(crate::outbound::parse_callback_data)
+        {
+            let linked = store
+                .link_send(outbox, number_id, &status.id, clock.now())
+                .await?;
+            tracing::debug!(%outbox, wamid = %status.id, ?linked, "status linked to its send");
+        }
+    }
+    // What new messages react to (rules, SLA), read once for the batch.
+    let setup = if events.iter().any(|e| e.event.kind == EventKind::Message) {
+        AccountSetup {
+            rules: crate::automation::AccountRules::load(store, account).await?,
+            sla: Some(crate::sla::SlaContext::load(store, account).await?),
+        }
+    } else {
+        AccountSetup::default()
+    };
+    let ctx = BatchContext {
+        numbers: store.list_numbers(account).await?,
+        setup,
+        now: clock.now(),
+    };
+    // An outbound transaction: rules may queue WhatsApp sends with the ticket change.
+    let mut tx = store.begin_outbound(account).await?;
+    for event in events {
+        tx.savepoint().await?;
+        match apply_in(tx.as_mut(), &ctx, event).await {
+            Ok(()) => {
+                tx.release_savepoint().await?;
+                report.applied += 1;
+            }
+            Err(ApplyError::Later(why)) => {
+                tx.rollback_to_savepoint().await?;
+                tx.release_savepoint().await?;
+                tracing::debug!(event = %event.id, why, "event deferred");
+                report.deferred += 1;
+            }
+            Err(ApplyError::Store(StoreError::Backend(e))) => return Err(StoreError::Backend(e)),
+            Err(ApplyError::Invalid(error)) => {
+                tx.rollback_to_savepoint().await?;
+                tx.release_savepoint().await?;
+                tracing::warn!(event = %event.id, error.message = %error, "event failed; skipped");
+                tx.mark_event(event.id, EventOutcome::Failed, Some(&error), ctx.now)
+                    .await?;
+                metrics::counter!("wadesk_ticket_events_failed_total").increment(1);
+                report.failed += 1;
+            }
+            Err(ApplyError::Store(e)) => {
+                tx.rollback_to_savepoint().await?;
+                tx.release_savepoint().await?;
+                let error = e.to_string();
+                tracing::warn!(event = %event.id, error.message = %error, "event failed; skipped");
+                tx.mark_event(event.id, EventOutcome::Failed, Some(&error), ctx.now)
+                    .await?;
+                metrics::counter!("wadesk_ticket_events_failed_total").increment(1);
+                report.failed += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn fail(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    event: &Event,
+    error: &str,
+) -> Result<(), StoreError> {
+    tracing::warn!(event = %event.id, error.message = %error, "event failed; skipped");
+    metrics::counter!("wadesk_ticket_events_failed_total").increment(1);
+    store
+        .record_event_outcome(event.id, EventOutcome::Failed, Some(error), clock.now())
+        .await
 }
 
 /// Runs the tickets job until `shutdown` is cancelled.
@@ -138,18 +247,18 @@ pub async fn run_tickets(
     tracing::info!("tickets loop stopped");
 }
 
-/// Applies one event in one transaction.
-pub async fn apply_event(
-    store: &dyn Store,
-    clock: &dyn Clock,
+/// Applies one event inside a batch's transaction.
+async fn apply_in(
+    tx: &mut dyn OutboundTx,
+    ctx: &BatchContext,
     event: &Event,
 ) -> Result<(), ApplyError> {
     let e = &event.event;
-    let (Some(account), Some(number_id)) = (e.account_id, e.number_id) else {
+    let Some(number_id) = e.number_id else {
         return Err(invalid("event without an account or number"));
     };
     let at = e.wa_timestamp.unwrap_or(event.recorded_at);
-    let now = clock.now();
+    let now = ctx.now;
     match e.kind {
         EventKind::Message => {
             let message: wa_client::webhook::Message =
@@ -157,25 +266,11 @@ pub async fn apply_event(
             let contact: Option<wa_client::webhook::Contact> =
                 serde_json::from_value(e.payload["contact"].clone()).unwrap_or(None);
             let inbound = convert::inbound(&message, contact.as_ref(), at).map_err(invalid)?;
-            // Read the number before the transaction (one connection may serve both).
-            let number = store
-                .list_numbers(account)
-                .await?
-                .into_iter()
+            let number = ctx
+                .numbers
+                .iter()
                 .find(|n| n.id == number_id)
                 .ok_or_else(|| invalid("the number is no longer connected"))?;
-            // Creation rules are read before the transaction too, and only for new messages.
-            let setup = match &inbound {
-                Some(i) if matches!(i.kind, ticketing_core::EventKind::Message(_)) => {
-                    AccountSetup {
-                        rules: crate::automation::AccountRules::load(store, account).await?,
-                        sla: Some(crate::sla::SlaContext::load(store, account).await?),
-                    }
-                }
-                _ => AccountSetup::default(),
-            };
-            // An outbound transaction: rules may queue WhatsApp sends with the ticket change.
-            let mut tx = store.begin_outbound(account).await?;
             if !tx
                 .mark_event(event.id, EventOutcome::Applied, None, now)
                 .await?
@@ -187,20 +282,16 @@ pub async fn apply_event(
                 match plan {
                     EventPlan::Ignore { .. } => {}
                     EventPlan::AddEntry { entry } => {
-                        let contact = upsert_contact(
-                            tx.as_mut(),
-                            &inbound.from,
-                            inbound.profile_name.as_deref(),
-                            now,
-                        )
-                        .await?;
+                        let contact =
+                            upsert_contact(tx, &inbound.from, inbound.profile_name.as_deref(), now)
+                                .await?;
                         add_entry(
-                            tx.as_mut(),
+                            tx,
                             &contact,
                             number_id,
                             number.threading_interval,
                             entry,
-                            &setup,
+                            &ctx.setup,
                             now,
                         )
                         .await?;
@@ -212,7 +303,6 @@ pub async fn apply_event(
                                     "message {target} is not on a ticket yet"
                                 )));
                             }
-                            tx.commit().await?;
                             return Ok(());
                         };
                         let mut domain = domain_entry(&row)?;
@@ -227,32 +317,19 @@ pub async fn apply_event(
                             }
                             row.fields.updated_at = now;
                             tx.update_entry(row.id, &row.fields).await?;
-                            touch_ticket(tx.as_mut(), row.ticket_id, now).await?;
+                            touch_ticket(tx, row.ticket_id, now).await?;
                         }
                     }
                     EventPlan::ChangeNumber { old, new } => {
-                        change_number(tx.as_mut(), number_id, &old, &new, at, now).await?;
+                        change_number(tx, number_id, &old, &new, at, now).await?;
                     }
                 }
             }
-            tx.commit().await?;
             Ok(())
         }
         EventKind::Status => {
             let status: wa_client::webhook::Status =
                 serde_json::from_value(e.payload["status"].clone()).map_err(invalid)?;
-            // A status of one of our sends names its outbox row: give the entry its wamid
-            // first, so a status that arrives before the send's answer was recorded (or after
-            // a timeout left its outcome unknown) still finds it.
-            if let Some(outbox) = status
-                .biz_opaque_callback_data
-                .as_deref()
-                .and_then(crate::outbound::parse_callback_data)
-            {
-                let linked = store.link_send(outbox, number_id, &status.id, now).await?;
-                tracing::debug!(%outbox, wamid = %status.id, ?linked, "status linked to its send");
-            }
-            let mut tx = store.begin_tickets(account).await?;
             if !tx
                 .mark_event(event.id, EventOutcome::Applied, None, now)
                 .await?
@@ -274,7 +351,6 @@ pub async fn apply_event(
                     tx.update_entry(row.id, &row.fields).await?;
                 }
             }
-            tx.commit().await?;
             Ok(())
         }
         EventKind::Error | EventKind::Field => Err(invalid("not a ticket event")),

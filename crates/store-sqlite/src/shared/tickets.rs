@@ -525,6 +525,30 @@ impl TicketTx for Tx {
         crate::sla::put_sla(&mut *self.tx, self.account, sla).await
     }
 
+    async fn savepoint(&mut self) -> StoreResult<()> {
+        sqlx::query("SAVEPOINT wadesk_step")
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn release_savepoint(&mut self) -> StoreResult<()> {
+        sqlx::query("RELEASE SAVEPOINT wadesk_step")
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        sqlx::query("ROLLBACK TO SAVEPOINT wadesk_step")
+            .execute(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     async fn fired_time_rules(&mut self, ticket: TicketId) -> StoreResult<Vec<i64>> {
         let mut qb = QueryBuilder::<Db>::new(
             "SELECT rule_id FROM automation_fired WHERE account_id = ",

@@ -20,6 +20,7 @@ pub mod ceiling;
 pub mod client;
 pub mod load;
 pub mod mix;
+pub mod processing;
 pub mod raw_insert;
 pub mod report;
 pub mod stats;

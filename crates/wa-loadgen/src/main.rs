@@ -40,6 +40,8 @@ enum Command {
     },
     /// Store the same bodies through wadesk's group-commit writer, no HTTP.
     RawInsert(RawArgs),
+    /// Store a backlog of deliveries, then time the inbox job and the tickets job draining it.
+    Processing(RawArgs),
     /// Create (empty) or drop a PostgreSQL schema for a benchmark run.
     PgSchema {
         /// Server URL, e.g. postgres://postgres@127.0.0.1:5432/test.
@@ -435,6 +437,75 @@ async fn raw(args: RawArgs) -> anyhow::Result<()> {
     append_json(&args.w.json_out, &result)
 }
 
+async fn processing(args: RawArgs) -> anyhow::Result<()> {
+    let tag = run_tag();
+    let count = args.w.count.unwrap_or(100_000);
+    let workload = {
+        let mut w = args.w.clone();
+        w.count = Some(count);
+        build_workload(&w, None, &tag)?
+    };
+    let pg = args.db.starts_with("postgres://") || args.db.starts_with("postgresql://");
+    let (store, pg_store): (Arc<dyn store::Store>, _) = if pg {
+        let s = store_postgres::PostgresStore::connect_fresh_schema(&args.db, "wa_loadgen_proc")
+            .await?;
+        (Arc::new(s.clone()), Some(s))
+    } else {
+        (wadesk_app::open_store(&args.db).await?, None)
+    };
+    // The numbers are connected through the API of an in-process server without jobs.
+    let key = "loadgen-admin-key";
+    let config = wadesk_app::Config::from_vars(
+        [
+            ("WADESK_APP_SECRET", args.w.secret.as_str()),
+            ("WADESK_VERIFY_TOKEN", "loadgen"),
+            ("WADESK_BOOTSTRAP_API_KEY", key),
+            ("WADESK_RUN_JOBS", "false"),
+            ("WADESK_LISTEN", "127.0.0.1:0"),
+            ("WADESK_GRAPH_BASE_URL", "http://127.0.0.1:9"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )?;
+    let app =
+        wadesk_app::Wadesk::with_store(config, store.clone(), Arc::new(wadesk_app::SystemClock))
+            .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(app.serve(listener, stop.clone()));
+    let target = Target::parse(&format!("http://{addr}/")).await?;
+    client::connect_numbers(&target, key, &NumberSpec::fleet(args.w.numbers.max(1))).await?;
+    stop.cancel();
+    let _ = server.await;
+
+    let outcome = wa_loadgen::processing::run(store, &workload).await?;
+    if let Some(s) = pg_store {
+        s.drop_schema().await?;
+    }
+    println!(
+        "processing ({}): {} deliveries stored in {:.1} s; inbox {:.0} deliveries/s ({} events in {:.1} s); tickets {:.0} events/s ({} applied, {} failed, {} passes, {:.1} s)",
+        if pg { "PostgreSQL" } else { "SQLite" },
+        outcome.deliveries,
+        outcome.store_s,
+        outcome.inbox_rate(),
+        outcome.events,
+        outcome.inbox_s,
+        outcome.tickets_rate(),
+        outcome.applied,
+        outcome.failed,
+        outcome.passes,
+        outcome.tickets_s,
+    );
+    if let Some(path) = &args.w.json_out {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        writeln!(f, "{}", serde_json::to_string(&outcome)?)?;
+    }
+    Ok(())
+}
+
 fn table(file: &PathBuf, ceiling_name: &str) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
@@ -465,6 +536,7 @@ async fn main() -> anyhow::Result<()> {
             ceiling::serve(listener, &secret, wadesk_app::shutdown_on_signals()).await?;
         }
         Command::RawInsert(args) => raw(args).await?,
+        Command::Processing(args) => processing(args).await?,
         Command::PgSchema { url, schema, drop } => {
             if drop {
                 store_postgres::PostgresStore::connect_in_schema(&url, &schema)

@@ -34,6 +34,11 @@ fn file_part(bytes: Vec<u8>, name: &str, mime: &str) -> Part {
 /// A running simulator and app, the simulator's number connected, and a ticket opened by a
 /// customer message (so the customer service window is open).
 async fn setup(backend: Backend) -> (SimHandle, TestApp, i64) {
+    setup_at(backend, None).await
+}
+
+/// As [`setup`], the customer's message stamped `timestamp` (unix seconds) when given.
+async fn setup_at(backend: Backend, timestamp: Option<i64>) -> (SimHandle, TestApp, i64) {
     let sim = Simulator::start(SimConfig {
         app_secret: SECRET.into(),
         ..SimConfig::default()
@@ -66,9 +71,9 @@ async fn setup(backend: Backend) -> (SimHandle, TestApp, i64) {
         .await
         .expect("connect");
     assert_eq!(resp.status(), 201);
-    sim.customer_message(CustomerMessage::text(PNID, CUSTOMER, "Send me the invoice"))
-        .await
-        .expect("customer message");
+    let mut first = CustomerMessage::text(PNID, CUSTOMER, "Send me the invoice");
+    first.timestamp = timestamp;
+    sim.customer_message(first).await.expect("customer message");
     let ticket = wait_for("a ticket", || async {
         let list: Value = app
             .api(Method::GET, "/tickets")
@@ -368,3 +373,28 @@ async fn upload_5xx_is_retried_and_one_message_arrives(backend: Backend) {
     app.stop().await;
 }
 on_both!(upload_5xx_is_retried_and_one_message_arrives);
+
+/// Outside the 24-hour window a reply with a file is refused like text, before the file is
+/// stored or uploaded.
+async fn attachment_outside_the_window_is_refused(backend: Backend) {
+    let day_ago = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .expect("clock")
+        .as_secs() as i64
+        - 25 * 3600;
+    let (sim, app, ticket) = setup_at(backend, Some(day_ago)).await;
+    let form = Form::new().text("body", "late").part(
+        "attachments[]",
+        file_part(file_bytes(1000, 6), "late.png", "image/png"),
+    );
+    let resp = reply_form(&app, ticket, form).await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["errors"][0]["code"], "outside_customer_service_window");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(uploads(&sim).is_empty());
+    assert!(sim.accepted_messages().is_empty());
+    assert!(!app.data_dir().join("blobs/sha256").exists());
+    app.stop().await;
+}
+on_both!(attachment_outside_the_window_is_refused);

@@ -711,6 +711,11 @@ pub(super) async fn reply(
     let (body, file) = if is_multipart(&request) {
         read_multipart(&app, request).await?
     } else {
+        // The route admits files up to 100 MB; a JSON reply stays within the API's limit.
+        let (parts, body) = request.into_parts();
+        let limited =
+            axum::body::Body::new(http_body_util::Limited::new(body, super::MAX_API_BODY));
+        let request = Request::from_parts(parts, limited);
         let ApiJson(body) = ApiJson::<ReplyBody>::from_request(request, &app).await?;
         (body, None)
     };

@@ -335,6 +335,14 @@ async fn bad_attachments_are_refused_before_upload(backend: Backend) {
     assert_eq!(before, after);
     let blobs = app.data_dir().join("blobs/sha256");
     assert!(!blobs.exists(), "a refused file was stored");
+    // The route takes files up to 100 MB, but a JSON reply keeps the API's 1 MB limit.
+    let resp = app
+        .api(Method::POST, &format!("/tickets/{ticket}/reply"))
+        .json(&json!({"body": "x".repeat(2 * 1024 * 1024)}))
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(resp.status(), 413);
     app.stop().await;
 }
 on_both!(bad_attachments_are_refused_before_upload);

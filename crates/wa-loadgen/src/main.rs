@@ -2,6 +2,8 @@
 
 use std::{io::Write as _, path::PathBuf, sync::Arc, time::Duration};
 
+mod limiter;
+
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 use wa_loadgen::{
@@ -54,6 +56,10 @@ enum Command {
         #[arg(long)]
         drop: bool,
     },
+    /// Measure the outbound limiter: a backlog of replies on one number drained by the send job
+    /// against the simulator, per-second receive histogram against the configured limit; then
+    /// replies per second through the job queue with the limit set very high.
+    Limiter(limiter::LimiterArgs),
     /// Print the Markdown table of a JSON-lines results file.
     Table {
         /// The results file (`--json-out` of run and raw-insert).
@@ -548,6 +554,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Table { file, ceiling } => table(&file, &ceiling)?,
+        Command::Limiter(args) => limiter::run(args).await?,
     }
     Ok(())
 }

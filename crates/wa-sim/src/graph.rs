@@ -523,6 +523,7 @@ async fn send(shared: &Arc<Shared>, phone_number_id: &str, params: &Params) -> (
             message_type: message_type.clone(),
             body,
             biz_opaque_callback_data: callback,
+            received_at: (shared.config.clock)(),
         };
         state.accepted.push(message.clone());
         message

@@ -413,6 +413,16 @@ impl SimHandle {
         id
     }
 
+    /// The bytes and MIME type of a stored media object (uploaded with `POST /{phone-number-id}/media`
+    /// or received from a customer), or `None` when there is no such id.
+    pub fn media_file(&self, media_id: &str) -> Option<(bytes::Bytes, String)> {
+        self.shared
+            .lock()
+            .media
+            .get(media_id)
+            .map(|m| (m.bytes.clone(), m.mime_type.clone()))
+    }
+
     /// Sets (`Some`) or clears (`None`) a fault of one media object (see [`MediaFault`]).
     pub fn set_media_fault(&self, media_id: &str, fault: Option<MediaFault>) {
         let mut state = self.shared.lock();

@@ -47,6 +47,8 @@ pub struct AcceptedMessage {
     pub body: Value,
     /// `biz_opaque_callback_data`, if any.
     pub biz_opaque_callback_data: Option<String>,
+    /// When the simulator accepted it (by its clock), e.g. to measure a sender's rate.
+    pub received_at: time::OffsetDateTime,
 }
 
 /// A webhook the simulator POSTed (or tried to).

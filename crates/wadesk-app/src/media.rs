@@ -162,6 +162,12 @@ impl MediaService {
                     let id = attachment_id(e.id, u32::try_from(i).unwrap_or(u32::MAX));
                     if let Some(o) = a.as_object_mut() {
                         o.insert("id".into(), json!(id));
+                        // An agent's file: kept in the blob store from the start.
+                        if o.remove("blob_key").is_some() {
+                            let url = self.signer.url(&self.public_url, e.account_id, id, now);
+                            o.insert("attachment_url".into(), json!(url));
+                            return a;
+                        }
                         match o.get("whatsapp_media_status").and_then(Value::as_str) {
                             Some("done") => {
                                 let url = self.signer.url(&self.public_url, e.account_id, id, now);

@@ -24,7 +24,11 @@ use wa_client::graph::{
     OutgoingMessage, ParameterValue, RetryAdvice, Template, TemplateComponent, TemplateParameter,
 };
 
-use crate::{clock::Clock, config::Config};
+use crate::{
+    blob::{BlobKey, BlobStore, FsBlobStore},
+    clock::Clock,
+    config::Config,
+};
 
 /// The customer service window: free-form messages may be sent for this long after the
 /// customer's last message (by its WhatsApp timestamp).
@@ -95,6 +99,27 @@ pub enum OutboundPayload {
         /// File name (documents).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         filename: Option<String>,
+        /// The wamid quoted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
+    },
+    /// An agent's attachment kept in the blob store: the send job uploads it to Meta
+    /// (`POST /{phone-number-id}/media`) and sends it by the returned id, as [`Self::Media`].
+    Attachment {
+        /// `image`, `video`, `audio`, `document` or `sticker`.
+        kind: String,
+        /// The blob's key (its content address).
+        blob_key: String,
+        /// The MIME type uploaded.
+        mime_type: String,
+        /// File name (documents show it; the upload carries it).
+        filename: String,
+        /// Caption (image, video, document).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+        /// The wamid quoted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<String>,
     },
 }
 
@@ -129,6 +154,7 @@ impl OutboundPayload {
                 media_id,
                 caption,
                 filename,
+                reply_to,
             } => {
                 let k =
                     MediaKind::parse(kind).ok_or_else(|| format!("unknown media kind {kind:?}"))?;
@@ -139,9 +165,36 @@ impl OutboundPayload {
                 if let Some(f) = filename {
                     m = m.filename(f.clone());
                 }
+                if let Some(r) = reply_to {
+                    m = m.reply_to(r.clone());
+                }
                 m
             }
+            OutboundPayload::Attachment { .. } => {
+                return Err("an attachment must be uploaded before it is sent".into());
+            }
         })
+    }
+
+    /// The payload sending the uploaded `media_id` of an attachment (itself for other payloads).
+    pub fn uploaded(&self, media_id: &str) -> OutboundPayload {
+        match self {
+            OutboundPayload::Attachment {
+                kind,
+                filename,
+                caption,
+                reply_to,
+                ..
+            } => OutboundPayload::Media {
+                kind: kind.clone(),
+                media_id: media_id.to_owned(),
+                caption: caption.clone(),
+                reply_to: reply_to.clone(),
+                // Only documents carry a file name in WhatsApp's message.
+                filename: (kind == "document").then(|| filename.clone()),
+            },
+            other => other.clone(),
+        }
     }
 }
 
@@ -265,6 +318,8 @@ pub struct SendSettings {
     pub poll: StdDuration,
     /// Sends in flight at once per pass.
     pub concurrency: usize,
+    /// Where agents' attachments are kept (read to upload them to Meta).
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl SendSettings {
@@ -289,6 +344,7 @@ impl SendSettings {
             max_attempts: config.send_max_attempts,
             poll: StdDuration::from_millis(100),
             concurrency: 32,
+            blobs: Arc::new(FsBlobStore::new(config.data_dir.join("blobs"))),
         }
     }
 }
@@ -500,10 +556,22 @@ async fn attempt(
             error: format!("number {} not found", row.number_id.0),
         };
     };
-    let message = serde_json::from_value::<OutboundPayload>(row.payload.clone())
-        .map_err(|e| e.to_string())
-        .and_then(|p| p.to_message(&row.recipient));
-    let message = match message {
+    let payload = match serde_json::from_value::<OutboundPayload>(row.payload.clone()) {
+        Ok(p) => p,
+        Err(e) => {
+            return SendOutcome::Failed {
+                code: None,
+                title: "Invalid message".into(),
+                error: e.to_string(),
+            };
+        }
+    };
+    let token = AccessToken::new(number.access_token.expose());
+    let payload = match upload(graph, settings, &token, number, &payload, row, now).await {
+        Ok(p) => p,
+        Err(outcome) => return outcome,
+    };
+    let message = match payload.to_message(&row.recipient) {
         Ok(m) => m.callback_data(callback_data(row.id)),
         Err(e) => {
             return SendOutcome::Failed {
@@ -513,7 +581,6 @@ async fn attempt(
             };
         }
     };
-    let token = AccessToken::new(number.access_token.expose());
     match graph.send(&token, &number.phone_number_id, &message).await {
         Ok(resp) => match resp.message_id() {
             Some(wamid) => SendOutcome::Accepted {
@@ -524,6 +591,93 @@ async fn attempt(
             },
         },
         Err(e) => judge(&e, row, settings, now),
+    }
+}
+
+/// Uploads an [`OutboundPayload::Attachment`]'s file to Meta and answers the payload sending
+/// it by id (other payloads as they are).
+///
+/// The media id is not kept on the outbox row: every attempt uploads again. That is harmless:
+/// an upload has no effect the customer sees (nothing reaches a phone until a message names
+/// the id), Meta keeps an unused upload private to the number and deletes it after 30 days,
+/// and the file's bytes are the same every time (content-addressed blob). So an upload whose
+/// outcome is unknown (timeout) is simply retried, unlike a message send.
+async fn upload(
+    graph: &GraphClient,
+    settings: &SendSettings,
+    token: &AccessToken,
+    number: &WaNumber,
+    payload: &OutboundPayload,
+    row: &OutboxRow,
+    now: OffsetDateTime,
+) -> Result<OutboundPayload, SendOutcome> {
+    let OutboundPayload::Attachment {
+        blob_key,
+        mime_type,
+        filename,
+        ..
+    } = payload
+    else {
+        return Ok(payload.clone());
+    };
+    let failed = |error: String| SendOutcome::Failed {
+        code: None,
+        title: "The attachment cannot be read".into(),
+        error,
+    };
+    let key = BlobKey::parse(blob_key).map_err(|e| failed(e.to_string()))?;
+    let bytes = match settings.blobs.get(&key).await {
+        Ok(Some(b)) => b,
+        Ok(None) => return Err(failed(format!("blob {key} is missing from the blob store"))),
+        Err(e) => {
+            // The store may come back: try again later, as for a transient Graph error.
+            return Err(retry_later(row, settings, now, None, e.to_string()));
+        }
+    };
+    match graph
+        .upload_media(token, &number.phone_number_id, bytes, mime_type, filename)
+        .await
+    {
+        Ok(media_id) => {
+            metrics::counter!("wadesk_media_uploads_total", "outcome" => "done").increment(1);
+            tracing::debug!(outbox = %row.id, media_id, "attachment uploaded");
+            Ok(payload.uploaded(&media_id))
+        }
+        Err(e) => {
+            metrics::counter!("wadesk_media_uploads_total", "outcome" => "error").increment(1);
+            // An upload that may have reached Meta is safe to repeat (see above).
+            if e.is_outcome_unknown() || matches!(e.retry(), RetryAdvice::Reconcile) {
+                return Err(retry_later(row, settings, now, e.code(), e.to_string()));
+            }
+            Err(judge(&e, row, settings, now))
+        }
+    }
+}
+
+/// A retry with exponential back-off (1 s doubling, at most 5 minutes), or a failure once
+/// the attempts are spent.
+fn retry_later(
+    row: &OutboxRow,
+    settings: &SendSettings,
+    now: OffsetDateTime,
+    code: Option<i64>,
+    error: String,
+) -> SendOutcome {
+    if row.attempts >= settings.max_attempts as i32 {
+        return SendOutcome::Failed {
+            code,
+            title: "The attachment could not be uploaded to WhatsApp".into(),
+            error: format!("gave up after {} attempts: {error}", row.attempts),
+        };
+    }
+    let exp = u32::try_from(row.attempts.clamp(1, 9) - 1).unwrap_or(0);
+    let delay = Duration::seconds((1i64 << exp).min(300));
+    SendOutcome::Retry {
+        at: now + delay,
+        code,
+        error,
+        block_pair_until: None,
+        block_number_until: None,
     }
 }
 
@@ -646,6 +800,7 @@ mod tests {
             media_id: "123".into(),
             caption: Some("c".into()),
             filename: Some("a.pdf".into()),
+            reply_to: None,
         };
         let m = media.to_message("1").unwrap().to_json();
         assert_eq!(m["document"]["id"], "123");

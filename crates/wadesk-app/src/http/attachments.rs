@@ -41,10 +41,16 @@ fn parse_id(raw: &str) -> Result<(i64, store::EntryId, u32), ApiError> {
 /// A file name safe in a `Content-Disposition` header: printable ASCII without quotes,
 /// backslashes or path separators; something readable when nothing is left.
 fn safe_filename(m: &MediaDownload, id: i64) -> String {
-    let given: String = m
-        .item
-        .filename
-        .as_deref()
+    safe_name(
+        m.item.filename.as_deref(),
+        &m.item.kind,
+        m.content_type.as_deref().or(m.item.mime_type.as_deref()),
+        id,
+    )
+}
+
+fn safe_name(filename: Option<&str>, kind: &str, content_type: Option<&str>, id: i64) -> String {
+    let given: String = filename
         .unwrap_or_default()
         .chars()
         .map(|c| {
@@ -56,10 +62,10 @@ fn safe_filename(m: &MediaDownload, id: i64) -> String {
         })
         .collect();
     let given = given.trim().trim_start_matches('.').to_owned();
-    if !given.is_empty() && given != m.item.kind {
+    if !given.is_empty() && given != kind {
         return given;
     }
-    let ext = match m.content_type.as_deref().or(m.item.mime_type.as_deref()) {
+    let ext = match content_type {
         Some(t) if t.starts_with("image/jpeg") => "jpg",
         Some(t) if t.starts_with("image/png") => "png",
         Some(t) if t.starts_with("image/webp") => "webp",
@@ -75,7 +81,41 @@ fn safe_filename(m: &MediaDownload, id: i64) -> String {
         Some(t) if t.starts_with("text/plain") => "txt",
         _ => "bin",
     };
-    format!("{}-{id}.{ext}", m.item.kind)
+    format!("{kind}-{id}.{ext}")
+}
+
+/// An agent's file on an outgoing entry (kept in the blob store when the reply was made):
+/// its blob key, type and file name.
+async fn outbound_file(
+    app: &AppState,
+    account: AccountId,
+    entry: store::EntryId,
+    index: u32,
+    id: i64,
+) -> Result<(String, String, String), ApiError> {
+    let e = app.store.entry(account, entry).await?;
+    let a = e
+        .fields
+        .attachments
+        .as_array()
+        .and_then(|l| l.get(usize::try_from(index).ok()?))
+        .filter(|_| !e.fields.incoming)
+        .ok_or_else(ApiError::not_found)?;
+    let key = a
+        .get("blob_key")
+        .and_then(Value::as_str)
+        .ok_or_else(ApiError::not_found)?;
+    let content_type = a
+        .get("content_type")
+        .and_then(Value::as_str)
+        .unwrap_or("application/octet-stream");
+    let name = safe_name(
+        a.get("name").and_then(Value::as_str),
+        a.get("kind").and_then(Value::as_str).unwrap_or("file"),
+        Some(content_type),
+        id,
+    );
+    Ok((key.to_owned(), content_type.to_owned(), name))
 }
 
 /// Who may read: an agent of the account, or a valid signature.
@@ -117,10 +157,15 @@ pub(super) async fn download(
 ) -> Result<Response, ApiError> {
     let (id, entry, index) = parse_id(&raw)?;
     let account = reader_account(&app, &mut parts, id, &signed).await?;
-    let m = app
-        .store
-        .media_for_attachment(account, entry, index)
-        .await?;
+    let m = match app.store.media_for_attachment(account, entry, index).await {
+        Ok(m) => m,
+        Err(store::StoreError::NotFound) => {
+            // Not inbound media: an agent's file, perhaps.
+            let (key, content_type, name) = outbound_file(&app, account, entry, index, id).await?;
+            return serve(&app, id, &key, &content_type, &name).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     let key = match (&m.state, &m.blob_key) {
         (MediaState::Done, Some(key)) => key,
         _ => {
@@ -140,6 +185,22 @@ pub(super) async fn download(
             ));
         }
     };
+    let content_type = m
+        .content_type
+        .clone()
+        .or_else(|| m.item.mime_type.clone())
+        .unwrap_or_else(|| "application/octet-stream".into());
+    serve(&app, id, key, &content_type, &safe_filename(&m, id)).await
+}
+
+/// The blob under `key` as the response, with its type and file name.
+async fn serve(
+    app: &AppState,
+    id: i64,
+    key: &str,
+    content_type: &str,
+    filename: &str,
+) -> Result<Response, ApiError> {
     let key = BlobKey::parse(key).map_err(|e| {
         tracing::error!(attachment = id, error.message = %e, "stored blob key is invalid");
         ApiError::new(
@@ -173,15 +234,10 @@ pub(super) async fn download(
             ));
         }
     };
-    let content_type = m
-        .content_type
-        .clone()
-        .or_else(|| m.item.mime_type.clone())
-        .unwrap_or_else(|| "application/octet-stream".into());
-    let disposition = format!("attachment; filename=\"{}\"", safe_filename(&m, id));
+    let disposition = format!("attachment; filename=\"{filename}\"");
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&content_type) {
+    if let Ok(v) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, v);
     }
     if let Ok(v) = HeaderValue::from_str(&disposition) {

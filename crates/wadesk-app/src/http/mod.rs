@@ -138,7 +138,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tickets/{id}/restore", put(tickets::restore))
         .route("/tickets/{id}/conversations", get(tickets::conversations))
-        .route("/tickets/{id}/reply", post(replies::reply))
+        .route(
+            "/tickets/{id}/reply",
+            post(replies::reply).layer(DefaultBodyLimit::max(replies::MAX_REPLY_BODY)),
+        )
         .route("/tickets/{id}/notes", post(replies::note))
         .route("/ticket_fields", get(tickets::fields))
         .route("/contacts", get(contacts::list).post(contacts::create))

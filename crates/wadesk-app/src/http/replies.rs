@@ -10,12 +10,14 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
-    http::StatusCode,
+    extract::{FromRequest, Multipart, Path, Request, State},
+    http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
+use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use store::{
     ContactFields, ContactRow, EntryFields, NewSend, OutboundTx, TemplateRow, TicketFields,
     TicketRow, WaNumber,
@@ -33,6 +35,8 @@ use super::{
     tickets::{Render, conversation, split_description, ticket_json},
 };
 use crate::{
+    blob::BlobKey,
+    media::{AttachmentError, OutboundMedia, check_outbound},
     outbound::{OutboundPayload, window_expires_at, window_open},
     templates::{TemplateProblem, check_send, sync_number},
     tickets::html,
@@ -40,6 +44,10 @@ use crate::{
 
 /// WhatsApp's limit on a text message.
 const MAX_TEXT_CHARS: usize = 4096;
+/// WhatsApp's limit on a media caption.
+const MAX_CAPTION_CHARS: usize = 1024;
+/// The largest reply request: the largest file WhatsApp takes (a 100 MB document) and a form.
+pub(super) const MAX_REPLY_BODY: usize = 100 * 1024 * 1024 + 1024 * 1024;
 
 fn field_error(field: &str, code: &str, message: impl Into<String>) -> FieldError {
     FieldError {
@@ -117,7 +125,7 @@ pub(super) fn html_to_text(body: &str) -> String {
 }
 
 /// The body of `POST /tickets/{id}/reply`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(super) struct ReplyBody {
     body: Option<String>,
     template: Option<Value>,
@@ -265,6 +273,8 @@ struct Composed {
     payload: OutboundPayload,
     body_html: String,
     body_text: String,
+    /// The entry's attachments (an agent's file: its metadata and blob key).
+    attachments: Value,
     data: Value,
 }
 
@@ -295,6 +305,7 @@ async fn compose(
             },
             body_html: html(&text),
             body_text: text,
+            attachments: json!([]),
             data: json!({"outbound": {"user_id": user_id, "kind": "template", "template": {"name": t.name, "language": t.language, "category": t.category}}}),
         });
     }
@@ -327,8 +338,284 @@ async fn compose(
         },
         body_html,
         body_text: text,
+        attachments: json!([]),
         data: json!({"outbound": {"user_id": user_id, "kind": "text"}}),
     })
+}
+
+/// A file of a multipart reply (`attachments[]`).
+struct AgentFile {
+    filename: String,
+    content_type: String,
+    bytes: Bytes,
+}
+
+/// A file that passed [`check_outbound`]: what it is sent as, and where it is kept.
+struct CheckedFile {
+    file: AgentFile,
+    media: OutboundMedia,
+    sha256: [u8; 32],
+}
+
+fn is_multipart(request: &Request) -> bool {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| {
+            c.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        })
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = e.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            status,
+            "Validation failed",
+            "attachments",
+            "payload_too_large",
+            format!(
+                "The request is larger than {MAX_REPLY_BODY} bytes (WhatsApp takes files of at most 100 MB)"
+            ),
+        )
+    } else {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Validation failed",
+            "",
+            "invalid_multipart",
+            e.body_text(),
+        )
+    }
+}
+
+/// The type of a file part: its own `Content-Type`, or (when missing or generic, as curl
+/// sends for most files) one guessed from the file name's extension.
+fn file_type(declared: Option<&str>, filename: &str) -> String {
+    let declared = declared.map(str::trim).filter(|t| !t.is_empty());
+    if let Some(t) = declared
+        && !t.eq_ignore_ascii_case("application/octet-stream")
+    {
+        return t.to_owned();
+    }
+    let ext = filename
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let guessed = match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "webp" => "image/webp",
+        "mp4" => "video/mp4",
+        "3gp" => "video/3gpp",
+        "aac" => "audio/aac",
+        "amr" => "audio/amr",
+        "mp3" => "audio/mpeg",
+        "m4a" => "audio/mp4",
+        "ogg" | "opus" => "audio/ogg; codecs=opus",
+        "txt" => "text/plain",
+        "pdf" => "application/pdf",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "ppt" => "application/vnd.ms-powerpoint",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        _ => return declared.unwrap_or("application/octet-stream").to_owned(),
+    };
+    guessed.to_owned()
+}
+
+/// Whether a WebP file is animated (its `VP8X` header's animation flag).
+fn webp_animated(bytes: &[u8]) -> bool {
+    bytes.len() > 20
+        && &bytes[0..4] == b"RIFF"
+        && &bytes[8..12] == b"WEBP"
+        && &bytes[12..16] == b"VP8X"
+        && bytes[20] & 0x02 != 0
+}
+
+/// Reads Freshdesk's multipart reply: `body`, `user_id`, `preview_url`, `reply_to` as in the
+/// JSON form, and at most one file in `attachments[]`. Other fields are ignored, as unknown
+/// JSON keys are.
+async fn read_multipart(
+    app: &AppState,
+    request: Request,
+) -> Result<(ReplyBody, Option<AgentFile>), ApiError> {
+    let mut form = Multipart::from_request(request, app).await.map_err(|e| {
+        ApiError::new(
+            e.status(),
+            "Validation failed",
+            "",
+            "invalid_multipart",
+            e.body_text(),
+        )
+    })?;
+    let mut body = ReplyBody::default();
+    let mut files: Vec<AgentFile> = Vec::new();
+    let mut errors = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "attachments[]" || name == "attachments" {
+            let filename = field
+                .file_name()
+                .map(str::to_owned)
+                .filter(|f| !f.trim().is_empty())
+                .unwrap_or_else(|| "attachment".to_owned());
+            let declared = field.content_type().map(str::to_owned);
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            let content_type = file_type(declared.as_deref(), &filename);
+            files.push(AgentFile {
+                filename,
+                content_type,
+                bytes,
+            });
+            continue;
+        }
+        let text = field.text().await.map_err(multipart_error)?;
+        match name.as_str() {
+            "body" => body.body = Some(text),
+            "reply_to" => body.reply_to = Some(text).filter(|t| !t.is_empty()),
+            "user_id" => match text.trim().parse::<i64>() {
+                Ok(n) => body.user_id = Some(n),
+                Err(_) => errors.push(field_error(
+                    "user_id",
+                    "datatype_mismatch",
+                    "It should be a number",
+                )),
+            },
+            "preview_url" => match text.trim() {
+                "true" | "1" => body.preview_url = Some(true),
+                "false" | "0" | "" => body.preview_url = Some(false),
+                _ => errors.push(field_error(
+                    "preview_url",
+                    "datatype_mismatch",
+                    "It should be true or false",
+                )),
+            },
+            "template" => errors.push(field_error(
+                "template",
+                "invalid_field",
+                "Templates are sent as JSON (application/json), without attachments",
+            )),
+            _ => {}
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if files.len() > 1 {
+        return Err(unprocessable(
+            "Too many attachments",
+            vec![field_error(
+                "attachments",
+                "invalid_value",
+                format!(
+                    "A WhatsApp reply carries at most one file; {} were given",
+                    files.len()
+                ),
+            )],
+        ));
+    }
+    Ok((body, files.pop()))
+}
+
+/// Checks a file against WhatsApp's types and size limits (422 on `attachments` otherwise).
+fn check_file(file: AgentFile) -> Result<CheckedFile, ApiError> {
+    let size = file.bytes.len() as u64;
+    let animated = webp_animated(&file.bytes);
+    let media = check_outbound(&file.content_type, size, animated).map_err(|e| {
+        let code = match e {
+            AttachmentError::UnsupportedType { .. } => "invalid_content_type",
+            AttachmentError::TooLarge { .. } | AttachmentError::Empty => "invalid_size",
+        };
+        metrics::counter!("wadesk_replies_refused_total", "reason" => "attachment").increment(1);
+        unprocessable(
+            "The attachment cannot be sent on WhatsApp",
+            vec![field_error(
+                "attachments",
+                code,
+                format!("{}: {e}", file.filename),
+            )],
+        )
+    })?;
+    let sha256: [u8; 32] = Sha256::digest(&file.bytes).into();
+    Ok(CheckedFile {
+        file,
+        media,
+        sha256,
+    })
+}
+
+/// The messages of a reply with a file: the file, with the body as its caption when its kind
+/// takes one (image, video, document) and the text fits WhatsApp's 1024 characters; otherwise
+/// the body is sent as a text message queued just before the file.
+fn compose_attachment(
+    checked: &CheckedFile,
+    body: Option<&str>,
+    reply_to: Option<String>,
+    user_id: i64,
+) -> Result<Vec<Composed>, ApiError> {
+    let raw = body.unwrap_or_default();
+    let text = html_to_text(raw);
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(ApiError::validation(vec![field_error(
+            "body",
+            "invalid_value",
+            format!("WhatsApp text messages hold at most {MAX_TEXT_CHARS} characters"),
+        )]));
+    }
+    let kind = checked.media.kind.as_str();
+    let takes_caption = matches!(kind, "image" | "video" | "document");
+    let as_caption = !text.is_empty() && takes_caption && text.chars().count() <= MAX_CAPTION_CHARS;
+    let mut out = Vec::new();
+    let mut reply_to = reply_to;
+    if !text.is_empty() && !as_caption {
+        out.push(Composed {
+            payload: OutboundPayload::Text {
+                body: text.clone(),
+                preview_url: false,
+                reply_to: reply_to.take(),
+            },
+            body_html: if raw.contains('<') { raw.to_owned() } else { html(&text) },
+            body_text: text.clone(),
+            attachments: json!([]),
+            data: json!({"outbound": {"user_id": user_id, "kind": "text", "with_attachment": true}}),
+        });
+    }
+    let caption = as_caption.then(|| text.clone());
+    let key = BlobKey::for_sha256(&checked.sha256);
+    let f = &checked.file;
+    out.push(Composed {
+        payload: OutboundPayload::Attachment {
+            kind: kind.to_owned(),
+            blob_key: key.as_str().to_owned(),
+            mime_type: f.content_type.clone(),
+            filename: f.filename.clone(),
+            caption: caption.clone(),
+            reply_to,
+        },
+        body_html: match &caption {
+            Some(_) if raw.contains('<') => raw.to_owned(),
+            Some(c) => html(c),
+            None => String::new(),
+        },
+        body_text: caption.clone().unwrap_or_default(),
+        attachments: json!([{
+            "name": f.filename,
+            "content_type": f.content_type,
+            "size": f.bytes.len(),
+            "sha256": hex::encode(checked.sha256),
+            "kind": kind,
+            "caption": caption,
+            "blob_key": key.as_str(),
+        }]),
+        data: json!({"outbound": {"user_id": user_id, "kind": "attachment", "media_kind": kind}}),
+    });
+    Ok(out)
 }
 
 fn window_closed(expired_at: Option<OffsetDateTime>) -> ApiError {
@@ -368,11 +655,12 @@ async fn queue_in(
                 private: false,
                 body: composed.body_html,
                 body_text: composed.body_text,
-                attachments: json!([]),
+                attachments: composed.attachments,
                 wa_status: None,
                 wa_error: None,
                 reply_to: match &composed.payload {
-                    OutboundPayload::Text { reply_to, .. } => reply_to.clone(),
+                    OutboundPayload::Text { reply_to, .. }
+                    | OutboundPayload::Attachment { reply_to, .. } => reply_to.clone(),
                     _ => None,
                 },
                 data: composed.data,
@@ -410,12 +698,28 @@ async fn queue_in(
 }
 
 /// `POST /api/v2/tickets/{id}/reply`.
+///
+/// JSON (`body` or `template`), or Freshdesk's `multipart/form-data` with at most one file in
+/// `attachments[]` (then `body` may be empty). A file is checked against WhatsApp's types and
+/// limits, stored in the blob store (content-addressed) before the entry and its send are
+/// committed, and uploaded to Meta by the send job.
 pub(super) async fn reply(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ReplyBody>,
+    request: Request,
 ) -> Result<Response, ApiError> {
+    let (body, file) = if is_multipart(&request) {
+        read_multipart(&app, request).await?
+    } else {
+        // The route admits files up to 100 MB; a JSON reply stays within the API's limit.
+        let (parts, body) = request.into_parts();
+        let limited =
+            axum::body::Body::new(http_body_util::Limited::new(body, super::MAX_API_BODY));
+        let request = Request::from_parts(parts, limited);
+        let ApiJson(body) = ApiJson::<ReplyBody>::from_request(request, &app).await?;
+        (body, None)
+    };
     let id = ticket_id(&id)?;
     let ticket = app.store.ticket(caller.account.id, id).await?;
     if ticket.fields.deleted {
@@ -423,7 +727,8 @@ pub(super) async fn reply(
     }
     // A downgraded account keeps its tickets but sends nothing new on WhatsApp.
     caller.require_whatsapp_plan()?;
-    if body.body.is_none() && body.template.is_none() {
+    let checked = file.map(check_file).transpose()?;
+    if body.body.is_none() && body.template.is_none() && checked.is_none() {
         return Err(ApiError::validation(vec![field_error(
             "body",
             "missing_field",
@@ -454,21 +759,39 @@ pub(super) async fn reply(
     }
     let route = route(&app, &caller, &ticket).await?;
     let user_id = body.user_id.unwrap_or(caller.agent.id.0);
-    let composed = compose(
-        &app,
-        &caller,
-        &route.number,
-        body.body.as_deref(),
-        body.template.as_ref(),
-        (body.preview_url.unwrap_or(false), body.reply_to.clone()),
-        user_id,
-    )
-    .await?;
-    let free_form = matches!(
-        composed.payload,
-        OutboundPayload::Text { .. } | OutboundPayload::Media { .. }
-    );
+    let messages = match &checked {
+        Some(c) => compose_attachment(c, body.body.as_deref(), body.reply_to.clone(), user_id)?,
+        None => vec![
+            compose(
+                &app,
+                &caller,
+                &route.number,
+                body.body.as_deref(),
+                body.template.as_ref(),
+                (body.preview_url.unwrap_or(false), body.reply_to.clone()),
+                user_id,
+            )
+            .await?,
+        ],
+    };
+    let free_form = messages
+        .iter()
+        .any(|m| !matches!(m.payload, OutboundPayload::Template { .. }));
     let now = app.clock.now();
+    if let Some(c) = &checked {
+        // Refused outside the window before the file is stored (checked again below, in the
+        // transaction).
+        let last = app
+            .store
+            .last_inbound_at(caller.account.id, route.contact.id, route.number.id)
+            .await?;
+        if !window_open(last, now) {
+            metrics::counter!("wadesk_replies_refused_total", "reason" => "outside_window")
+                .increment(1);
+            return Err(window_closed(window_expires_at(last)));
+        }
+        store_file(&app, c).await?;
+    }
     let sla = crate::sla::SlaContext::load(app.store.as_ref(), caller.account.id).await?;
     let rules =
         crate::automation::AccountRules::load(app.store.as_ref(), caller.account.id).await?;
@@ -484,15 +807,29 @@ pub(super) async fn reply(
         }
     }
     let mut ticket = tx.get_ticket(id).await?;
-    let entry = queue_in(
-        tx.as_mut(),
-        &mut ticket,
-        &route.number,
-        &route.recipient,
-        composed,
-        now,
-    )
-    .await?;
+    let mut entry = None;
+    for composed in messages {
+        entry = Some(
+            queue_in(
+                tx.as_mut(),
+                &mut ticket,
+                &route.number,
+                &route.recipient,
+                composed,
+                now,
+            )
+            .await?,
+        );
+    }
+    let entry = entry.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal error",
+            "",
+            "internal_error",
+            "nothing to send",
+        )
+    })?;
     // The reply meets the first-response (or next-response) target.
     crate::sla::record(
         tx.as_mut(),
@@ -522,6 +859,31 @@ pub(super) async fn reply(
         )),
     )
         .into_response())
+}
+
+/// Keeps an agent's file in the blob store under its content address (once: the same file
+/// sent twice is stored once). A file stored for a reply whose transaction then fails stays
+/// unreferenced, which is harmless (same key, same bytes, if it is sent again).
+async fn store_file(app: &AppState, c: &CheckedFile) -> Result<(), ApiError> {
+    let key = BlobKey::for_sha256(&c.sha256);
+    let unavailable = |e: crate::blob::BlobError| {
+        tracing::error!(error.message = %e, "storing an agent's attachment failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The file cannot be stored right now.",
+            "attachments",
+            "storage_unavailable",
+            "try again later",
+        )
+    };
+    if !app.media.blobs.exists(&key).await.map_err(unavailable)? {
+        app.media
+            .blobs
+            .put(&key, Bytes::clone(&c.file.bytes))
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok(())
 }
 
 /// The body of `POST /tickets/{id}/notes`.

@@ -194,6 +194,11 @@ impl TestApp {
         }
     }
 
+    /// `WADESK_DATA_DIR` of this app (media blobs live under `blobs/`).
+    pub(crate) fn data_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("data")
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
     }

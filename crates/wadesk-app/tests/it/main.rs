@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod accounts;
+mod attachments_out;
 mod automation;
 mod billing;
 mod harness;

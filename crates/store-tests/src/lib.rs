@@ -30,6 +30,7 @@ pub mod outbox;
 pub mod settings;
 pub mod sla;
 pub mod tickets;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -130,11 +131,26 @@ macro_rules! conformance_tests {
             claim_sends_keeps_rate_limits,
             templates_replace_and_cursors,
         );
+        $crate::conformance_tests!(@webhooks $harness;
+            webhooks_enqueue_once_per_key_and_round_trip,
+            webhooks_lease_excludes_and_expires,
+            webhooks_retry_backoff_and_give_up,
+            webhooks_claims_are_disjoint_under_race,
+            webhooks_enqueue_in_ticket_transaction,
+        );
         $crate::conformance_tests!(@directory $harness;
             agents_are_scoped_and_round_trip,
             groups_are_scoped_and_hold_members,
             number_state_machine_is_atomic_and_scoped,
         );
+    };
+    (@webhooks $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::webhooks::$check).await;
+            }
+        )*
     };
     (@directory $harness:ty; $($check:ident),* $(,)?) => {
         $(

@@ -17,6 +17,7 @@ mod settings;
 mod sla;
 mod tickets;
 mod types;
+mod webhooks;
 
 pub use billing::*;
 pub use directory::*;
@@ -28,6 +29,7 @@ pub use settings::*;
 pub use sla::*;
 pub use tickets::*;
 pub use types::*;
+pub use webhooks::*;
 
 use async_trait::async_trait;
 use ticketing_core::{AccountId, Plan};
@@ -45,6 +47,7 @@ pub trait Store:
     + OutboxStore
     + TemplateStore
     + DirectoryStore
+    + WebhookStore
     + Send
     + Sync
     + std::fmt::Debug

@@ -312,6 +312,9 @@ pub async fn fire_due(
     let new = store
         .insert_notifications(account, &notifications, now)
         .await?;
+    // Before the timer moves on: if this stops here, the next pass finds the same events and
+    // queues what is missing (deliveries are unique by the notification's key).
+    crate::webhooks_out::enqueue_notifications(store, account, &notifications, now).await?;
     let next = s.next_event_after(now).map(|e| e.at);
     if !store
         .advance_sla(account, &state, now, next, escalated)

@@ -15,3 +15,4 @@ mod outbound;
 mod settings;
 mod sla;
 mod tickets;
+mod webhooks_out;

@@ -178,6 +178,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tickets/{id}/automation_log", get(automations::ticket_log))
         .route("/notifications", get(notifications::list))
+        .route(
+            "/sla_settings",
+            get(sla::show_settings).put(sla::update_settings),
+        )
         .route("/webhooks", get(outgoing::list).post(outgoing::create))
         .route("/webhooks/deliveries", get(outgoing::deliveries))
         .route(

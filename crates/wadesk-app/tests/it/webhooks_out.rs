@@ -435,3 +435,67 @@ async fn subscriptions_are_validated_and_hide_their_secret(backend: Backend) {
     app.stop().await;
 }
 on_both!(subscriptions_are_validated_and_hide_their_secret);
+
+/// Throughput of the sending job against a loopback receiver (run with `--ignored`; prints
+/// deliveries per second). Not a correctness test.
+async fn throughput(backend: Backend) {
+    const N: usize = 2000;
+    let app = TestApp::start_with(backend, false).await;
+    let (url, seen) = receiver(vec![200]).await;
+    subscribe(&app, &url, &["sla.escalation"]).await;
+    let account = account(&app).await;
+    let t = time::macros::datetime!(2026-11-29 12:00 UTC);
+    let notifications: Vec<_> = (0..N)
+        .map(|i| NewNotification {
+            ticket_id: TicketId(i as i64),
+            key: format!("sla:{i}:first_response:escalation:1"),
+            kind: "sla_escalation".into(),
+            data: json!({"target": "first_response", "level": 1}),
+            at: t,
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    let queued = wadesk_app::webhooks_out::enqueue_notifications(
+        app.store.as_ref(),
+        account,
+        &notifications,
+        t,
+    )
+    .await
+    .unwrap();
+    let queue_time = started.elapsed();
+    assert_eq!(queued as usize, N);
+    let clock = ManualClock::new(t);
+    let client = settings().client();
+    let cfg = settings();
+    let started = std::time::Instant::now();
+    while webhooks_pass(app.store.as_ref(), &clock, &client, &cfg)
+        .await
+        .unwrap()
+        > 0
+    {}
+    let send_time = started.elapsed();
+    assert_eq!(seen.lock().unwrap().len(), N);
+    eprintln!(
+        "{backend:?}: queued {N} in {queue_time:?} ({:.0}/s); sent {N} in {send_time:?} ({:.0}/s, batch {})",
+        N as f64 / queue_time.as_secs_f64(),
+        N as f64 / send_time.as_secs_f64(),
+        cfg.batch
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: run with --ignored --nocapture"]
+async fn throughput_sqlite() {
+    throughput(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement: run with --ignored --nocapture"]
+async fn throughput_postgres() {
+    if std::env::var("WADESK_TEST_DATABASE_URL").map_or(true, |v| v.is_empty()) {
+        return;
+    }
+    throughput(Backend::Postgres).await;
+}

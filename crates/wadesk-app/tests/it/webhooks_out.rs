@@ -499,3 +499,77 @@ async fn throughput_postgres() {
     }
     throughput(Backend::Postgres).await;
 }
+
+/// Receives any method, recording it with headers and body.
+async fn any_receiver() -> (String, Arc<Mutex<Vec<(String, HeaderMap, Vec<u8>)>>>) {
+    type Log = Arc<Mutex<Vec<(String, HeaderMap, Vec<u8>)>>>;
+    async fn hook(
+        State(log): State<Log>,
+        method: axum::http::Method,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> axum::http::StatusCode {
+        log.lock()
+            .unwrap()
+            .push((method.to_string(), headers, body.to_vec()));
+        axum::http::StatusCode::NO_CONTENT
+    }
+    let log: Log = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route("/rule", axum::routing::any(hook))
+        .with_state(log.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/rule"), log)
+}
+
+async fn a_rule_webhook_queued_in_a_ticket_transaction_is_sent_once(backend: Backend) {
+    let app = TestApp::start_with(backend, false).await;
+    let (url, log) = any_receiver().await;
+    let account = account(&app).await;
+    let spec: rules_engine::WebhookSpec = serde_json::from_value(json!({
+        "method": "PATCH", "url": url, "content_type": "X-FORM-URLENCODED",
+        "custom_headers": {"X-Api-Key": "abc"}
+    }))
+    .unwrap();
+    let t = time::macros::datetime!(2026-11-29 12:00 UTC);
+    for attempt in 0..2 {
+        // The same rule and event twice (a redelivered event): queued once.
+        let mut tx = app.store.begin_tickets(account).await.unwrap();
+        let outgoing = wadesk_app::webhooks_out::from_spec(
+            &spec,
+            Some(&json!({"status": "Open", "note": "a b"})),
+            "rule:3:event:41".into(),
+            None,
+        );
+        let new = wadesk_app::webhooks_out::enqueue_in(tx.as_mut(), outgoing, t)
+            .await
+            .unwrap();
+        assert_eq!(new, attempt == 0);
+        tx.commit().await.unwrap();
+    }
+    let clock = ManualClock::new(t);
+    let client = settings().client();
+    for _ in 0..3 {
+        webhooks_pass(app.store.as_ref(), &clock, &client, &settings())
+            .await
+            .unwrap();
+    }
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log.len(), 1);
+    let (method, headers, body) = &log[0];
+    assert_eq!(method, "PATCH");
+    assert_eq!(headers["x-api-key"], "abc");
+    assert_eq!(headers["content-type"], "application/x-www-form-urlencoded");
+    assert!(
+        headers.get("x-wadesk-signature").is_none(),
+        "rule webhooks are not signed"
+    );
+    assert!(headers.get("x-wadesk-delivery").is_some());
+    assert_eq!(body.as_slice(), b"note=a+b&status=Open");
+    app.stop().await;
+}
+on_both!(a_rule_webhook_queued_in_a_ticket_transaction_is_sent_once);

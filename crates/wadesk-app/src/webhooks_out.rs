@@ -1,5 +1,5 @@
 //! Outgoing webhooks: subscriptions to SLA notifications, the queue's producers, and the job that
-//! sends queued deliveries (`docs/sla.md`, "Webhooks"; `docs/design/webhook-queue.md`).
+//! sends queued deliveries (`docs/sla.md`, "Webhooks"; `docs/design/20261129_outgoing_webhooks.md`).
 //!
 //! A delivery is queued in the database first ([`store::WebhookStore`]), with an idempotency key
 //! derived from what caused it, so the same event queues it once however often it is looked at;

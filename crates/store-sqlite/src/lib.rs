@@ -29,6 +29,7 @@ mod outbox;
 mod settings;
 mod sla;
 mod tickets;
+mod webhooks;
 
 use async_trait::async_trait;
 use convert::{db_err, duration_millis, millis};

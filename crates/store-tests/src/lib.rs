@@ -31,6 +31,7 @@ pub mod outbox;
 pub mod settings;
 pub mod sla;
 pub mod tickets;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -137,6 +138,13 @@ macro_rules! conformance_tests {
             sweep_lists_open_tickets_in_order,
             fired_rules_cursors_and_loads,
         );
+        $crate::conformance_tests!(@webhooks $harness;
+            webhooks_enqueue_once_per_key_and_round_trip,
+            webhooks_lease_excludes_and_expires,
+            webhooks_retry_backoff_and_give_up,
+            webhooks_claims_are_disjoint_under_race,
+            webhooks_enqueue_in_ticket_transaction,
+        );
         $crate::conformance_tests!(@directory $harness;
             agents_are_scoped_and_round_trip,
             groups_are_scoped_and_hold_members,
@@ -148,6 +156,14 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $check() {
                 $crate::run_check::<$harness, _, _>(stringify!($check), $crate::automation::$check).await;
+            }
+        )*
+    };
+    (@webhooks $harness:ty; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                $crate::run_check::<$harness, _, _>(stringify!($check), $crate::webhooks::$check).await;
             }
         )*
     };

@@ -18,6 +18,7 @@ mod settings;
 mod sla;
 mod tickets;
 mod types;
+mod webhooks;
 
 pub use automation::*;
 pub use billing::*;
@@ -30,6 +31,7 @@ pub use settings::*;
 pub use sla::*;
 pub use tickets::*;
 pub use types::*;
+pub use webhooks::*;
 
 use async_trait::async_trait;
 use ticketing_core::{AccountId, Plan};
@@ -48,6 +50,7 @@ pub trait Store:
     + OutboxStore
     + TemplateStore
     + DirectoryStore
+    + WebhookStore
     + Send
     + Sync
     + std::fmt::Debug

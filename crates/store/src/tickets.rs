@@ -364,6 +364,15 @@ pub trait TicketTx: Send + std::fmt::Debug {
     /// [`crate::SlaStore::put_ticket_sla`]).
     async fn put_ticket_sla(&mut self, sla: &crate::TicketSla) -> StoreResult<()>;
 
+    /// Queues an outgoing webhook delivery with the ticket's change, atomically (see
+    /// [`crate::WebhookStore::enqueue_webhooks`]); `false` when the account already has its
+    /// idempotency key (nothing is queued).
+    async fn enqueue_webhook(
+        &mut self,
+        delivery: &crate::NewWebhookDelivery,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
     /// Commits.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }

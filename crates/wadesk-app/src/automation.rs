@@ -473,6 +473,68 @@ async fn queue_rule_send(
     Ok(true)
 }
 
+/// The placeholders a rule's webhook may use in its URL and content, Freshdesk's names.
+fn placeholders(ticket: &TicketRow, contact: &ContactRow) -> Vec<(&'static str, String)> {
+    let f = &ticket.fields;
+    vec![
+        ("{{ticket.id}}", ticket.id.get().to_string()),
+        ("{{ticket.subject}}", f.subject.clone()),
+        ("{{ticket.status}}", f.status.to_string()),
+        ("{{ticket.priority}}", f.priority.to_string()),
+        ("{{ticket.source}}", f.source.to_string()),
+        (
+            "{{ticket.ticket_type}}",
+            f.ticket_type.clone().unwrap_or_default(),
+        ),
+        ("{{ticket.tags}}", f.tags.join(",")),
+        (
+            "{{ticket.group_id}}",
+            f.group_id.map(|g| g.to_string()).unwrap_or_default(),
+        ),
+        (
+            "{{ticket.agent_id}}",
+            f.responder_id
+                .map(|a| a.get().to_string())
+                .unwrap_or_default(),
+        ),
+        ("{{ticket.requester.name}}", contact.fields.name.clone()),
+        (
+            "{{ticket.requester.phone}}",
+            contact
+                .fields
+                .phone_e164
+                .clone()
+                .or_else(|| contact.fields.wa_id.as_ref().map(|w| format!("+{w}")))
+                .unwrap_or_default(),
+        ),
+    ]
+}
+
+fn render_text(text: &str, vars: &[(&'static str, String)]) -> String {
+    let mut out = text.to_owned();
+    for (k, v) in vars {
+        if out.contains(k) {
+            out = out.replace(k, v);
+        }
+    }
+    out
+}
+
+/// Replaces placeholders in every string of a JSON value.
+fn render_value(v: &serde_json::Value, vars: &[(&'static str, String)]) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(render_text(s, vars)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| render_value(x, vars)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), render_value(x, vars)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Runs an account's rules for `trigger` on `ticket` inside `tx`: the rules of the trigger's type
 /// first, then the ticket-update rules on every change the rules made (never back to the rule that
 /// made it; bounded by [`ChainLimits`]). Every effect is carried out in the same transaction, the
@@ -628,8 +690,24 @@ pub async fn run_rules(
                 applied_policy = Some(policy.get());
                 (sla.is_some(), None)
             }
-            Effect::TriggerWebhook { .. } => {
-                (false, Some("outgoing webhooks are not delivered yet"))
+            Effect::TriggerWebhook { webhook } => {
+                let vars = placeholders(ticket, ctx.contact);
+                let mut spec = webhook.clone();
+                spec.url = render_text(&spec.url, &vars);
+                let content = spec.content.as_ref().map(|c| render_value(c, &vars));
+                // The run commits with the change that caused it, once: the key only has to be
+                // unique to this effect.
+                let key = format!(
+                    "rule:{}:ticket:{}:at:{}:{}",
+                    fired.rule_id,
+                    ticket.id,
+                    now.unix_timestamp_nanos(),
+                    carried.len()
+                );
+                let outgoing =
+                    crate::webhooks_out::from_spec(&spec, content.as_ref(), key, Some(ticket.id));
+                crate::webhooks_out::enqueue_in(tx, outgoing, now).await?;
+                (true, None)
             }
         };
         let mut item =

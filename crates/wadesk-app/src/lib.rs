@@ -23,6 +23,7 @@ pub mod sla;
 pub mod sweep;
 pub mod templates;
 pub mod tickets;
+pub mod webhooks_out;
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -320,6 +321,12 @@ impl Wadesk {
                 outbound::graph_client(&self.config),
                 self.config.template_sync_interval,
                 TEMPLATES_POLL,
+                shutdown.clone(),
+            )),
+            tokio::spawn(webhooks_out::run_webhooks_out(
+                self.store.clone(),
+                self.clock.clone(),
+                webhooks_out::WebhookSettings::new(role),
                 shutdown.clone(),
             )),
         ]

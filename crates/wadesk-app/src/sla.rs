@@ -36,6 +36,25 @@ pub enum SlaChange {
         /// The new status.
         status: i64,
     },
+    /// An agent set a target's due time by hand (`due_by` or `fr_due_by` on
+    /// `PUT /api/v2/tickets/{id}`): later priority or policy changes do not move it.
+    DueOverride {
+        /// `first_response` or `resolution`.
+        target: String,
+        /// The due time chosen.
+        #[serde(with = "time::serde::rfc3339")]
+        due: OffsetDateTime,
+    },
+}
+
+/// The engine's target of a stored target name.
+fn target_kind(name: &str) -> Option<TargetKind> {
+    match name {
+        "first_response" => Some(TargetKind::FirstResponse),
+        "next_response" => Some(TargetKind::NextResponse),
+        "resolution" => Some(TargetKind::Resolution),
+        _ => None,
+    }
 }
 
 /// A ticket's SLA history: when it opened and what happened since.
@@ -67,14 +86,16 @@ impl SlaHistory {
     fn engine(&self) -> TicketHistory {
         let mut h = TicketHistory::new(self.created_at);
         for e in &self.entries {
-            h.push(
-                e.at,
-                match &e.change {
-                    SlaChange::CustomerMessage => Change::CustomerMessage,
-                    SlaChange::AgentReply => Change::AgentReply,
-                    SlaChange::Status { status } => Change::Status(StatusCode(*status)),
+            let change = match &e.change {
+                SlaChange::CustomerMessage => Change::CustomerMessage,
+                SlaChange::AgentReply => Change::AgentReply,
+                SlaChange::Status { status } => Change::Status(StatusCode(*status)),
+                SlaChange::DueOverride { target, due } => match target_kind(target) {
+                    Some(target) => Change::DueOverride { target, due: *due },
+                    None => continue,
                 },
-            );
+            };
+            h.push(e.at, change);
         }
         h
     }
@@ -122,12 +143,42 @@ impl SlaContext {
             policies.push(p);
         }
         let calendars = crate::automation::Calendars::load(store, account).await?;
+        let config = ClockConfig {
+            stopping_statuses: stopping_statuses(store, account)
+                .await?
+                .into_iter()
+                .map(StatusCode)
+                .collect(),
+        };
         Ok(Self {
             policies,
             calendars,
-            config: ClockConfig::default(),
+            config,
         })
     }
+}
+
+/// The settings-document kind (and unique key) of the account's SLA settings.
+pub const SETTINGS_KIND: &str = "sla_settings";
+
+/// Statuses that stop the SLA clock when the account has not chosen: Pending.
+pub const DEFAULT_STOPPED_STATUSES: &[i64] = &[3];
+
+/// The statuses the account chose to stop the SLA clock (`sla_timer_stopped_statuses`; Pending
+/// by default). Resolved and Closed always stop it, whatever is stored.
+pub async fn stopping_statuses(
+    store: &dyn Store,
+    account: AccountId,
+) -> Result<Vec<i64>, StoreError> {
+    let doc = store
+        .find_settings_by_key(account, SETTINGS_KIND, SETTINGS_KIND)
+        .await?;
+    let stored = doc.and_then(|d| {
+        d.body
+            .get("sla_timer_stopped_statuses")
+            .and_then(|v| serde_json::from_value::<Vec<i64>>(v.clone()).ok())
+    });
+    Ok(stored.unwrap_or_else(|| DEFAULT_STOPPED_STATUSES.to_vec()))
 }
 
 fn attributes(ticket: &TicketRow) -> TicketAttributes {
@@ -183,7 +234,17 @@ pub async fn record(
     ticket: &TicketRow,
     change: Option<(OffsetDateTime, SlaChange)>,
 ) -> Result<(), StoreError> {
-    record_with(tx, ctx, ticket, change, None).await
+    record_with(tx, ctx, ticket, change.into_iter().collect(), None).await
+}
+
+/// As [`record`], with several changes (in order).
+pub async fn record_changes(
+    tx: &mut dyn TicketTx,
+    ctx: &SlaContext,
+    ticket: &TicketRow,
+    changes: Vec<(OffsetDateTime, SlaChange)>,
+) -> Result<(), StoreError> {
+    record_with(tx, ctx, ticket, changes, None).await
 }
 
 /// Applies `policy` to a ticket (an automation rule's "apply SLA policy"): it replaces the policy
@@ -194,14 +255,14 @@ pub async fn apply_policy(
     ticket: &TicketRow,
     policy: i64,
 ) -> Result<(), StoreError> {
-    record_with(tx, ctx, ticket, None, Some(policy)).await
+    record_with(tx, ctx, ticket, Vec::new(), Some(policy)).await
 }
 
 async fn record_with(
     tx: &mut dyn TicketTx,
     ctx: &SlaContext,
     ticket: &TicketRow,
-    change: Option<(OffsetDateTime, SlaChange)>,
+    changes: Vec<(OffsetDateTime, SlaChange)>,
     apply: Option<i64>,
 ) -> Result<(), StoreError> {
     let previous = tx.ticket_sla(ticket.id).await?;
@@ -217,7 +278,7 @@ async fn record_with(
     if apply.is_some() {
         history.applied_policy = apply;
     }
-    if let Some((at, change)) = change {
+    for (at, change) in changes {
         history.entries.push(SlaEntry { at, change });
     }
     let checked_until = previous
@@ -349,6 +410,9 @@ pub async fn fire_due(
     let new = store
         .insert_notifications(account, &notifications, now)
         .await?;
+    // Before the timer moves on: if this stops here, the next pass finds the same events and
+    // queues what is missing (deliveries are unique by the notification's key).
+    crate::webhooks_out::enqueue_notifications(store, account, &notifications, now).await?;
     let next = s.next_event_after(now).map(|e| e.at);
     if !store
         .advance_sla(account, &state, now, next, escalated)

@@ -639,6 +639,21 @@ impl TicketTx for Tx {
             .collect()
     }
 
+    async fn enqueue_webhook(
+        &mut self,
+        delivery: &store::NewWebhookDelivery,
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let new = crate::webhooks::enqueue_webhooks(
+            &mut *self.tx,
+            self.account,
+            std::slice::from_ref(delivery),
+            now,
+        )
+        .await?;
+        Ok(new == 1)
+    }
+
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await.map_err(db_err)
     }

@@ -12,6 +12,7 @@ mod notifications;
 mod numbers;
 mod onboarding;
 mod ops;
+mod outgoing;
 mod profile;
 mod replies;
 pub mod sla;
@@ -180,6 +181,18 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tickets/{id}/automation_log", get(automations::ticket_log))
         .route("/notifications", get(notifications::list))
+        .route(
+            "/sla_settings",
+            get(sla::show_settings).put(sla::update_settings),
+        )
+        .route("/webhooks", get(outgoing::list).post(outgoing::create))
+        .route("/webhooks/deliveries", get(outgoing::deliveries))
+        .route(
+            "/webhooks/{id}",
+            get(outgoing::show)
+                .put(outgoing::update)
+                .delete(outgoing::delete),
+        )
         .route(
             "/automations/{type}/settings",
             get(automations::show_settings).put(automations::update_settings),

@@ -445,3 +445,99 @@ pub(super) async fn update_hours(
         .await?;
     Ok(Json(view(&doc)))
 }
+
+/// `GET /api/v2/sla_settings`: which statuses stop the SLA clock (besides Resolved and Closed,
+/// which always do).
+pub(super) async fn show_settings(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let statuses = crate::sla::stopping_statuses(app.store.as_ref(), caller.account.id).await?;
+    Ok(Json(json!({"sla_timer_stopped_statuses": statuses})))
+}
+
+/// `PUT /api/v2/sla_settings` `{"sla_timer_stopped_statuses": [3]}` (admins). Statuses 3
+/// (Pending), 4 and 5 may be listed; Open never stops the clock, Resolved and Closed always do.
+/// Applies to the due times computed from then on (each ticket's at its next change).
+pub(super) async fn update_settings(
+    State(app): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    const FIELD: &str = "sla_timer_stopped_statuses";
+    let invalid = |code: &str, message: &str| {
+        ApiError::validation(vec![FieldError {
+            field: FIELD.into(),
+            message: message.into(),
+            code: code.into(),
+        }])
+    };
+    let Some(o) = body.as_object() else {
+        return Err(invalid(
+            "datatype_mismatch",
+            "The body should be a JSON object",
+        ));
+    };
+    if let Some(k) = o.keys().find(|k| k.as_str() != FIELD) {
+        return Err(ApiError::validation(vec![FieldError {
+            field: k.clone(),
+            message: "Unexpected/invalid field in request".into(),
+            code: "invalid_field".into(),
+        }]));
+    }
+    let list = match o.get(FIELD) {
+        None => return Err(invalid("missing_field", "It should be an Array")),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(invalid("datatype_mismatch", "It should be an Array")),
+    };
+    let mut statuses: Vec<i64> = Vec::new();
+    for v in list {
+        match v.as_i64() {
+            Some(s) if (3..=5).contains(&s) => {
+                if !statuses.contains(&s) {
+                    statuses.push(s);
+                }
+            }
+            _ => {
+                return Err(invalid(
+                    "invalid_value",
+                    "It should contain elements that are in the list 3,4,5",
+                ));
+            }
+        }
+    }
+    statuses.sort_unstable();
+    let account = caller.account.id;
+    let stored = json!({ FIELD: statuses });
+    let kind = crate::sla::SETTINGS_KIND;
+    let now = app.clock.now();
+    match app.store.find_settings_by_key(account, kind, kind).await? {
+        Some(doc) => {
+            app.store
+                .update_settings(account, kind, doc.id, None, &stored, now)
+                .await?;
+        }
+        None => {
+            let new = NewSettingsDoc {
+                kind: kind.into(),
+                position: None,
+                unique_key: Some(kind.into()),
+                body: stored.clone(),
+            };
+            match app.store.insert_settings(account, &new, now).await {
+                Ok(_) => {}
+                // Another request created it meanwhile: write ours over it.
+                Err(StoreError::Conflict(_)) => {
+                    if let Some(doc) = app.store.find_settings_by_key(account, kind, kind).await? {
+                        app.store
+                            .update_settings(account, kind, doc.id, None, &stored, now)
+                            .await?;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(Json(stored))
+}

@@ -454,6 +454,19 @@ pub(super) struct UpdateTicket {
     subject: Option<String>,
     #[serde(rename = "type")]
     ticket_type: Option<Option<String>>,
+    /// Resolution due time set by hand (RFC 3339).
+    due_by: Option<String>,
+    /// First-response due time set by hand (RFC 3339).
+    fr_due_by: Option<String>,
+}
+
+fn parse_due(raw: &Option<String>) -> Result<Option<time::OffsetDateTime>, ()> {
+    match raw {
+        None => Ok(None),
+        Some(s) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .map(Some)
+            .map_err(|_| ()),
+    }
 }
 
 /// What an update changed, as events ticket-update rules react to.
@@ -547,6 +560,20 @@ pub(super) async fn update(
             "It should be one of these values: 'Question,Incident,Problem,Feature Request,Refund'",
         );
     }
+    let due_by = parse_due(&body.due_by).unwrap_or_else(|()| {
+        bad(
+            "due_by",
+            "It should be a date-time in RFC 3339 format (2026-12-01T10:00:00Z)",
+        );
+        None
+    });
+    let fr_due_by = parse_due(&body.fr_due_by).unwrap_or_else(|()| {
+        bad(
+            "fr_due_by",
+            "It should be a date-time in RFC 3339 format (2026-12-01T10:00:00Z)",
+        );
+        None
+    });
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
@@ -560,6 +587,53 @@ pub(super) async fn update(
     let old_status = t.fields.status;
     if t.fields.deleted {
         return Err(ApiError::not_found());
+    }
+    // Due times set by hand, as Freshdesk checks them: after the ticket's creation, and the
+    // resolution not before the first response (the one not given is the ticket's current one).
+    let mut overrides = Vec::new();
+    if due_by.is_some() || fr_due_by.is_some() {
+        let current = tx.ticket_sla(id).await?;
+        let created = t.fields.created_at;
+        let mut errors = Vec::new();
+        let mut bad = |field: &str, message: &str| {
+            errors.push(FieldError {
+                field: field.into(),
+                message: message.into(),
+                code: "invalid_value".into(),
+            })
+        };
+        if due_by.is_some_and(|d| d < created) {
+            bad("due_by", "It should be a date-time after created_at");
+        }
+        if fr_due_by.is_some_and(|d| d < created) {
+            bad("fr_due_by", "It should be a date-time after created_at");
+        }
+        let effective_due = due_by.or(current.as_ref().and_then(|c| c.due_by));
+        let effective_fr = fr_due_by.or(current.as_ref().and_then(|c| c.fr_due_by));
+        if let (Some(d), Some(f)) = (effective_due, effective_fr)
+            && d < f
+        {
+            let field = if due_by.is_some() {
+                "due_by"
+            } else {
+                "fr_due_by"
+            };
+            bad(field, "due_by should not be before fr_due_by");
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        for (target, due) in [("first_response", fr_due_by), ("resolution", due_by)] {
+            if let Some(due) = due {
+                overrides.push((
+                    now,
+                    crate::sla::SlaChange::DueOverride {
+                        target: target.into(),
+                        due,
+                    },
+                ));
+            }
+        }
     }
     if let Some(s) = body.status {
         t.fields.status = s;
@@ -590,13 +664,17 @@ pub(super) async fn update(
     tx.update_ticket(id, &t.fields).await?;
     // A status change pauses, resumes or completes SLA timers; priority, group or agent changes
     // may select another policy or target. Either way the due times are recomputed.
-    let change = (t.fields.status != old_status).then_some((
-        now,
-        crate::sla::SlaChange::Status {
-            status: t.fields.status,
-        },
-    ));
-    crate::sla::record(tx.as_mut(), &sla_ctx, &t, change).await?;
+    let mut changes: Vec<_> = (t.fields.status != old_status)
+        .then_some((
+            now,
+            crate::sla::SlaChange::Status {
+                status: t.fields.status,
+            },
+        ))
+        .into_iter()
+        .collect();
+    changes.extend(overrides);
+    crate::sla::record_changes(tx.as_mut(), &sla_ctx, &t, changes).await?;
     // Ticket-update rules react to what the agent changed, in the same transaction.
     let events = update_events(&before, &t.fields);
     crate::automation::on_agent_update(

@@ -16,3 +16,4 @@ mod outbound;
 mod settings;
 mod sla;
 mod tickets;
+mod webhooks_out;

@@ -355,3 +355,208 @@ async fn business_hours_targets_count_in_the_groups_calendar(backend: Backend) {
     app.stop().await;
 }
 on_both!(business_hours_targets_count_in_the_groups_calendar);
+
+/// Opens a WhatsApp ticket whose first message was sent `minutes_ago`, under a 24x7 policy for
+/// `source = 13` (Low: respond within 1 h, resolve within 4 h; Urgent: 15 min and 1 h). Answers
+/// the ticket id and the message's WhatsApp time.
+async fn open_ticket(app: &TestApp, wamid: &str, minutes_ago: i64) -> (i64, OffsetDateTime) {
+    app.connect_number(PNID).await;
+    let (s, policy) = call(
+        app,
+        Method::POST,
+        "/sla_policies",
+        Some(json!({
+            "name": "WhatsApp",
+            "applicable_to": {"sources": [13]},
+            "sla_target": {
+                "priority_4": target(900, 3600), "priority_3": target(1800, 7200),
+                "priority_2": target(2700, 10800), "priority_1": target(3600, 14400)
+            }
+        })),
+    )
+    .await;
+    assert_eq!(s, 201, "{policy}");
+    let now_s = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .unwrap()
+        .as_secs() as i64;
+    let sent = now_s - minutes_ago * 60;
+    assert_eq!(
+        app.post_signed(&delivery("16505551234", wamid, sent))
+            .await
+            .status(),
+        200
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, list) = call(app, Method::GET, "/tickets", None).await;
+        if let Some(t) = list.as_array().and_then(|l| l.first())
+            && !t["fr_due_by"].is_null()
+        {
+            return (
+                t["id"].as_i64().unwrap(),
+                OffsetDateTime::from_unix_timestamp(sent).unwrap(),
+            );
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no ticket with SLA");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn field_errors(v: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["field"].as_str().unwrap().to_owned(),
+                e["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn due_times_set_by_hand_survive_priority_changes(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (id, t0) = open_ticket(&app, "wamid.DUE1", 10).await;
+    let path = format!("/tickets/{id}");
+
+    // Freshdesk's checks, each error naming its field.
+    let (s, e) = call(
+        &app,
+        Method::PUT,
+        &path,
+        Some(json!({"due_by": "tomorrow", "fr_due_by": rfc(t0 - time::Duration::minutes(1))})),
+    )
+    .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(
+        field_errors(&e),
+        vec![("due_by".to_owned(), "invalid_value".to_owned())],
+        "a malformed date is reported before the rest"
+    );
+    let (s, e) = call(
+        &app,
+        Method::PUT,
+        &path,
+        Some(json!({"fr_due_by": rfc(t0 - time::Duration::minutes(1))})),
+    )
+    .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(
+        field_errors(&e),
+        vec![("fr_due_by".to_owned(), "invalid_value".to_owned())]
+    );
+    let (s, e) = call(
+        &app,
+        Method::PUT,
+        &path,
+        Some(json!({
+            "due_by": rfc(t0 + time::Duration::hours(2)),
+            "fr_due_by": rfc(t0 + time::Duration::hours(3)),
+        })),
+    )
+    .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(
+        field_errors(&e),
+        vec![("due_by".to_owned(), "invalid_value".to_owned())]
+    );
+    // Only due_by given: it is checked against the current fr_due_by (t0+1h).
+    let (s, e) = call(
+        &app,
+        Method::PUT,
+        &path,
+        Some(json!({"due_by": rfc(t0 + time::Duration::minutes(30))})),
+    )
+    .await;
+    assert_eq!(s, 400, "{e}");
+    let (_, unchanged) = call(&app, Method::GET, &path, None).await;
+    assert_eq!(unchanged["due_by"], rfc(t0 + time::Duration::hours(4)));
+
+    // Valid: both recorded.
+    let fr = t0 + time::Duration::hours(2);
+    let due = t0 + time::Duration::hours(10);
+    let (s, t) = call(
+        &app,
+        Method::PUT,
+        &path,
+        Some(json!({"due_by": rfc(due), "fr_due_by": rfc(fr)})),
+    )
+    .await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["fr_due_by"], rfc(fr));
+    assert_eq!(t["due_by"], rfc(due));
+
+    // Urgent would be 15 minutes and 1 hour from t0: the targets set by hand stay.
+    let (s, t) = call(&app, Method::PUT, &path, Some(json!({"priority": 4}))).await;
+    assert_eq!(s, 200, "{t}");
+    assert_eq!(t["priority"], 4);
+    assert_eq!(t["fr_due_by"], rfc(fr), "{t}");
+    assert_eq!(t["due_by"], rfc(due), "{t}");
+    app.stop().await;
+}
+on_both!(due_times_set_by_hand_survive_priority_changes);
+
+async fn the_statuses_that_stop_the_clock_are_configurable(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (s, v) = call(&app, Method::GET, "/sla_settings", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        v,
+        json!({"sla_timer_stopped_statuses": [3]}),
+        "Pending by default"
+    );
+    for bad in [
+        json!({"sla_timer_stopped_statuses": [2]}),
+        json!({"sla_timer_stopped_statuses": [6]}),
+        json!({"sla_timer_stopped_statuses": "3"}),
+        json!({"sla_timer_stopped_statuses": [3], "other": 1}),
+        json!({}),
+    ] {
+        let (s, e) = call(&app, Method::PUT, "/sla_settings", Some(bad.clone())).await;
+        assert_eq!(s, 400, "{bad} → {e}");
+    }
+    // Pending no longer stops the clock.
+    let (s, v) = call(
+        &app,
+        Method::PUT,
+        "/sla_settings",
+        Some(json!({"sla_timer_stopped_statuses": []})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, v) = call(&app, Method::GET, "/sla_settings", None).await;
+    assert_eq!(v, json!({"sla_timer_stopped_statuses": []}));
+
+    let (id, t0) = open_ticket(&app, "wamid.STOP1", 10).await;
+    let path = format!("/tickets/{id}");
+    let (s, pending) = call(&app, Method::PUT, &path, Some(json!({"status": 3}))).await;
+    assert_eq!(s, 200, "{pending}");
+    assert_eq!(
+        pending["due_by"],
+        rfc(t0 + time::Duration::hours(4)),
+        "the resolution clock keeps running while Pending"
+    );
+    assert_eq!(pending["fr_due_by"], rfc(t0 + time::Duration::hours(1)));
+
+    // Back to the default: the next change recomputes with Pending stopping the clock.
+    let (s, _) = call(
+        &app,
+        Method::PUT,
+        "/sla_settings",
+        Some(json!({"sla_timer_stopped_statuses": [3, 3]})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, v) = call(&app, Method::GET, "/sla_settings", None).await;
+    assert_eq!(v, json!({"sla_timer_stopped_statuses": [3]}));
+    let (s, paused) = call(&app, Method::PUT, &path, Some(json!({"priority": 2}))).await;
+    assert_eq!(s, 200, "{paused}");
+    assert_eq!(paused["due_by"], Value::Null, "paused while Pending");
+    app.stop().await;
+}
+on_both!(the_statuses_that_stop_the_clock_are_configurable);

@@ -798,3 +798,81 @@ async fn rules_apply_sla_policies_and_send_replies(backend: Backend) {
     app.stop().await;
 }
 on_both!(rules_apply_sla_policies_and_send_replies);
+
+/// A creation rule's "trigger webhook" is queued with the ticket and delivered by the server's
+/// webhook job, its placeholders filled in from the ticket and requester.
+async fn rule_webhooks_reach_their_receiver_with_placeholders(backend: Backend) {
+    use std::sync::{Arc, Mutex};
+    type Log = Arc<Mutex<Vec<(String, String, Vec<u8>)>>>;
+    async fn hook(
+        axum::extract::State(log): axum::extract::State<Log>,
+        method: axum::http::Method,
+        uri: axum::http::Uri,
+        body: axum::body::Bytes,
+    ) -> axum::http::StatusCode {
+        log.lock()
+            .unwrap()
+            .push((method.to_string(), uri.to_string(), body.to_vec()));
+        axum::http::StatusCode::OK
+    }
+    let log: Log = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new()
+        .route("/crm/{id}", axum::routing::any(hook))
+        .with_state(log.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+
+    let app = TestApp::start(backend).await;
+    app.connect_number(PNID).await;
+    create_rule(
+        &app,
+        1,
+        json!({
+            "name": "Tell the CRM",
+            "conditions": [{"name": "set1", "match_type": "all", "properties": [
+                {"resource_type": "ticket", "field_name": "source", "operator": "is", "value": 13}]}],
+            "actions": [{"field_name": "trigger_webhook", "request_type": "POST",
+                "url": format!("http://{addr}/crm/{{{{ticket.id}}}}"),
+                "content_type": "JSON",
+                "content": {"ticket": "{{ticket.id}}", "who": "{{ticket.requester.name}}", "subject": "{{ticket.subject}}"}}]
+        }),
+    )
+    .await;
+    assert_eq!(
+        app.post_signed(&message_at(
+            "16505551234",
+            "wamid.HOOK1",
+            "Where is it?",
+            unix_now() - 60
+        ))
+        .await
+        .status(),
+        200
+    );
+    let id = first_ticket_seen(&app).await["id"].as_i64().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while log.lock().unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the webhook never came"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = log.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "delivered once");
+    let (method, uri, body) = &got[0];
+    assert_eq!(method, "POST");
+    assert_eq!(uri, &format!("/crm/{id}"));
+    let body: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(body["ticket"], id.to_string());
+    assert_eq!(body["who"], "Ana");
+    assert_eq!(body["subject"], "Where is it?");
+    let log = log_of(&app, id).await;
+    assert_eq!(log[0]["effects"][0]["carried_out"], true, "{log:?}");
+    app.stop().await;
+}
+on_both!(rule_webhooks_reach_their_receiver_with_placeholders);

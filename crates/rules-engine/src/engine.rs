@@ -465,7 +465,7 @@ fn run<'r>(
     let mut working = ticket.clone();
     let mut assignment = env.assignment.clone();
     let mut effects = Vec::new();
-    let mut explanations = Vec::new();
+    let mut explanations = Vec::with_capacity(ordered.size_hint().1.unwrap_or(0));
     let mut caused_updates = Vec::new();
     let mut stopped = false;
     let message = trigger.message();

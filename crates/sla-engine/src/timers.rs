@@ -396,7 +396,7 @@ impl SlaSchedule {
                 let secs = start.as_second();
                 let nanos = start.subsec_nanosecond();
                 let key = if nanos == 0 {
-                    format!("{}@{secs}", TargetKind::NextResponse.as_str())
+                    cycle_key(secs)
                 } else {
                     format!("{}@{secs}.{nanos:09}", TargetKind::NextResponse.as_str())
                 };
@@ -540,6 +540,32 @@ fn build(
     Ok(timer)
 }
 
+/// `next_response@{secs}` (whole seconds), without formatting machinery.
+fn cycle_key(secs: i64) -> String {
+    let prefix = TargetKind::NextResponse.as_str();
+    let mut key = String::with_capacity(prefix.len() + 21);
+    key.push_str(prefix);
+    key.push('@');
+    if secs < 0 {
+        key.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut n = secs.unsigned_abs();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        key.push(char::from(d));
+    }
+    key
+}
+
 /// `{timer key}:reminder` or `{timer key}:level_{n}`, built without formatting machinery.
 fn event_key(timer: &str, kind: SlaEventKind) -> String {
     let mut key = String::with_capacity(timer.len() + 9);
@@ -563,6 +589,13 @@ fn event_key(timer: &str, kind: SlaEventKind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cycle_keys_read_as_before() {
+        for secs in [0i64, 7, -7, 1_717_430_400, i64::MIN, i64::MAX] {
+            assert_eq!(cycle_key(secs), format!("next_response@{secs}"));
+        }
+    }
 
     #[test]
     fn event_keys_read_as_before() {

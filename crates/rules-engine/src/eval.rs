@@ -528,15 +528,22 @@ fn words(s: &str) -> impl Iterator<Item = &str> + Clone {
 }
 
 /// A word with a key that tells most unequal words apart with one integer comparison.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 struct Word<'a> {
     key: u64,
     text: &'a str,
 }
 
+impl PartialEq for Word<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        // The key holds the length and up to 7 bytes: for words that short it is the whole word.
+        self.key == other.key && (self.text.len() <= 7 || self.text == other.text)
+    }
+}
+
 /// The length and the first bytes of `w`, packed (equal words have equal keys).
 fn word_key(w: &str) -> u64 {
-    let mut key = (w.len() as u64) << 56;
+    let mut key = (w.len().min(255) as u64) << 56;
     for (i, b) in w.bytes().take(7).enumerate() {
         key |= u64::from(b) << (8 * i);
     }

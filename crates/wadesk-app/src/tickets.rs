@@ -73,8 +73,10 @@ pub async fn process_pending(
 ) -> Result<PassReport, StoreError> {
     let events = store.pending_ticket_events(limit).await?;
     let mut report = PassReport::default();
+    // Each account's rules and SLA settings are read once per pass, not once per event.
+    let mut setups = PassSetups::default();
     for event in events {
-        match apply_event(store, clock, &event).await {
+        match apply_event_in_pass(store, clock, &event, &mut setups).await {
             Ok(()) => report.applied += 1,
             Err(ApplyError::Later(why)) => {
                 tracing::debug!(event = %event.id, why, "event deferred");
@@ -144,6 +146,43 @@ pub async fn apply_event(
     clock: &dyn Clock,
     event: &Event,
 ) -> Result<(), ApplyError> {
+    apply_event_in_pass(store, clock, event, &mut PassSetups::default()).await
+}
+
+/// The accounts' setups ([`AccountSetup`]) read during one pass: an account's creation rules,
+/// SLA policies and calendars are read at its first new message of the pass and reused for the
+/// rest of it. A change saved before the pass starts is seen by every event of the pass; one
+/// saved during a pass applies from the next pass (a pass takes at most a few hundred events).
+#[derive(Debug, Default)]
+struct PassSetups {
+    by_account: std::collections::HashMap<ticketing_core::AccountId, Arc<AccountSetup>>,
+}
+
+impl PassSetups {
+    async fn get(
+        &mut self,
+        store: &dyn Store,
+        account: ticketing_core::AccountId,
+    ) -> Result<Arc<AccountSetup>, StoreError> {
+        if let Some(setup) = self.by_account.get(&account) {
+            return Ok(Arc::clone(setup));
+        }
+        let setup = Arc::new(AccountSetup {
+            creation: crate::automation::CreationRules::load(store, account).await?,
+            sla: Some(crate::sla::SlaContext::load(store, account).await?),
+        });
+        self.by_account.insert(account, Arc::clone(&setup));
+        Ok(setup)
+    }
+}
+
+/// [`apply_event`] with the setups of the pass.
+async fn apply_event_in_pass(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    event: &Event,
+    setups: &mut PassSetups,
+) -> Result<(), ApplyError> {
     let e = &event.event;
     let (Some(account), Some(number_id)) = (e.account_id, e.number_id) else {
         return Err(invalid("event without an account or number"));
@@ -167,12 +206,9 @@ pub async fn apply_event(
             // Creation rules are read before the transaction too, and only for new messages.
             let setup = match &inbound {
                 Some(i) if matches!(i.kind, ticketing_core::EventKind::Message(_)) => {
-                    AccountSetup {
-                        creation: crate::automation::CreationRules::load(store, account).await?,
-                        sla: Some(crate::sla::SlaContext::load(store, account).await?),
-                    }
+                    setups.get(store, account).await?
                 }
-                _ => AccountSetup::default(),
+                _ => Arc::default(),
             };
             let mut tx = store.begin_tickets(account).await?;
             if !tx

@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 
 use rules_engine::{
-    BusinessHours, CalendarRef, Effect, Env, ExecutionMode, MessageView, RequesterView, Rule,
-    RuleId, RuleType, TicketView, Trigger, evaluate,
+    BusinessHours, CalendarRef, Effect, Env, ExecutionMode, Explain, MessageView, PreparedRules,
+    RequesterView, Rule, RuleId, RuleType, TicketView, Trigger,
 };
 use serde_json::json;
 use sla_engine::BusinessCalendar;
@@ -153,7 +153,8 @@ impl BusinessHours for Calendars {
 /// What ticket-creation rules need, read before the ticket transaction starts.
 #[derive(Debug)]
 pub struct CreationRules {
-    rules: Vec<Rule>,
+    /// Prepared once per load (a tickets pass reuses it for every new message of the account).
+    rules: PreparedRules,
     mode: ExecutionMode,
     calendars: Calendars,
 }
@@ -170,7 +171,7 @@ impl CreationRules {
             return Ok(None);
         }
         Ok(Some(Self {
-            rules,
+            rules: PreparedRules::new(rules),
             mode: execution_mode(store, account, RuleType::TicketCreation).await?,
             calendars: Calendars::load(store, account).await?,
         }))
@@ -262,14 +263,14 @@ pub async fn on_ticket_created(
     // environment borrows the calendars without `Sync`, so it ends before the first await.
     let run = {
         let env = Env::new(entry.at, &rules.calendars);
-        evaluate(
-            &rules.rules,
+        rules.rules.evaluate(
             rules.mode,
             &view,
             &Trigger::TicketCreated {
                 message: Some(message),
             },
             &env,
+            Explain::Full,
         )
     };
     if run.rules.is_empty() {

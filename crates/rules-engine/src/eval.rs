@@ -7,7 +7,13 @@ use crate::model::{
 use crate::view::{MessageView, TicketView};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use time::OffsetDateTime;
+
+#[cfg(test)]
+#[path = "eval_reference.rs"]
+mod reference;
 
 /// What conditions can see.
 #[derive(Clone, Copy)]
@@ -16,6 +22,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) message: Option<&'a MessageView>,
     pub(crate) now: OffsetDateTime,
     pub(crate) hours: &'a dyn BusinessHours,
+    /// Folded texts of this evaluation (only of fields that actions never change).
+    pub(crate) cache: &'a TextCache,
 }
 
 /// Why one condition was true or false.
@@ -61,15 +69,76 @@ pub struct ConditionsCheck {
     pub sets: Vec<SetCheck>,
 }
 
+/// A rule's conditions prepared once for many evaluations (see [`crate::PreparedRules`]): the
+/// operand texts folded (or normalised, for phones) and split into words, and the constant parts
+/// of the explanation. Indexed `[set][condition]`.
+pub(crate) type PreparedSets = [Vec<PreparedCondition>];
+
+/// One condition, prepared.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedCondition {
+    /// Text operand items as [`test_text`] compares them; `None` for other operands.
+    items: Option<Vec<FoldedText>>,
+    path: String,
+    field_name: String,
+    expected: Value,
+}
+
+impl PreparedCondition {
+    fn new(i: usize, j: usize, c: &Condition) -> Self {
+        let items = match &c.operand {
+            Operand::Text(_) | Operand::Texts(_) => {
+                let phone = c.field.kind() == FieldKind::Phone;
+                Some(
+                    operand_texts(&c.operand)
+                        .iter()
+                        .map(|item| {
+                            FoldedText::from_folded(
+                                prepare(item, phone, c.case_sensitive).into_owned(),
+                            )
+                        })
+                        .collect(),
+                )
+            }
+            _ => None,
+        };
+        Self {
+            items,
+            path: format!("conditions[{i}].properties[{j}]"),
+            field_name: c.field.wire_name(),
+            expected: operand_json(&c.operand),
+        }
+    }
+}
+
+/// Prepares every condition of `sets`.
+pub(crate) fn prepare_sets(sets: &[ConditionSet]) -> Vec<Vec<PreparedCondition>> {
+    sets.iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.conditions
+                .iter()
+                .enumerate()
+                .map(|(j, c)| PreparedCondition::new(i, j, c))
+                .collect()
+        })
+        .collect()
+}
+
+fn prepared_at(prep: Option<&PreparedSets>, i: usize, j: usize) -> Option<&PreparedCondition> {
+    prep.and_then(|p| p.get(i)).and_then(|s| s.get(j))
+}
+
 pub(crate) fn check_sets(
     sets: &[ConditionSet],
+    prep: Option<&PreparedSets>,
     op: SetOperator,
     facts: &Facts<'_>,
 ) -> ConditionsCheck {
     let sets: Vec<SetCheck> = sets
         .iter()
         .enumerate()
-        .map(|(i, s)| check_set(i, s, facts))
+        .map(|(i, s)| check_set(i, s, prep, facts))
         .collect();
     let matched = match op {
         _ if sets.is_empty() => true,
@@ -83,19 +152,61 @@ pub(crate) fn check_sets(
     }
 }
 
-fn check_set(i: usize, set: &ConditionSet, facts: &Facts<'_>) -> SetCheck {
+/// Whether the sets hold, short-circuiting (the same answer as [`check_sets`], without the
+/// explanation).
+pub(crate) fn sets_match(
+    sets: &[ConditionSet],
+    prep: Option<&PreparedSets>,
+    op: SetOperator,
+    facts: &Facts<'_>,
+) -> bool {
+    if sets.is_empty() {
+        return true;
+    }
+    let set_ok = |(i, s): (usize, &ConditionSet)| {
+        let mut results = s
+            .conditions
+            .iter()
+            .enumerate()
+            .map(|(j, c)| test(c, prepared_at(prep, i, j), facts));
+        match s.match_type {
+            MatchType::All => results.all(|r| r),
+            MatchType::Any => results.any(|r| r),
+        }
+    };
+    match op {
+        SetOperator::And => sets.iter().enumerate().all(set_ok),
+        SetOperator::Or => sets.iter().enumerate().any(set_ok),
+    }
+}
+
+fn check_set(
+    i: usize,
+    set: &ConditionSet,
+    prep: Option<&PreparedSets>,
+    facts: &Facts<'_>,
+) -> SetCheck {
     let properties: Vec<ConditionCheck> = set
         .conditions
         .iter()
         .enumerate()
         .map(|(j, c)| {
-            let matched = test(c, facts);
+            let p = prepared_at(prep, i, j);
+            let matched = test(c, p, facts);
+            let (path, field_name, expected) = match p {
+                Some(p) => (p.path.clone(), p.field_name.clone(), p.expected.clone()),
+                None => (
+                    format!("conditions[{i}].properties[{j}]"),
+                    c.field.wire_name(),
+                    operand_json(&c.operand),
+                ),
+            };
             ConditionCheck {
-                path: format!("conditions[{i}].properties[{j}]"),
+                path,
                 resource_type: c.field.resource().as_str().to_owned(),
-                field_name: c.field.wire_name(),
+                field_name,
                 operator: c.operator.as_str().to_owned(),
-                expected: operand_json(&c.operand),
+                expected,
                 actual: actual_json(&c.field, facts),
                 matched,
             }
@@ -127,34 +238,109 @@ fn operand_json(o: &Operand) -> Value {
     }
 }
 
-/// A field's value, typed for comparison.
-enum Actual {
+/// Texts of the ticket, the contact and the message that rules never change, lowercased and split
+/// into words once per evaluation (not once per condition). Filled lazily: a text no condition
+/// reads is never folded.
+#[derive(Default)]
+pub(crate) struct TextCache {
+    subject: OnceCell<FoldedText>,
+    description: OnceCell<FoldedText>,
+    contact_name: OnceCell<FoldedText>,
+    message_body: OnceCell<FoldedText>,
+    phone: OnceCell<Option<String>>,
+}
+
+/// A lowercased text and the byte ranges of its words.
+#[derive(Debug, Clone)]
+struct FoldedText {
+    text: String,
+    /// Start, end and [`word_key`] of each word.
+    words: Vec<(usize, usize, u64)>,
+}
+
+impl FoldedText {
+    fn new(raw: &str) -> Self {
+        Self::from_folded(raw.to_lowercase())
+    }
+
+    /// A text already in its compared form.
+    fn from_folded(text: String) -> Self {
+        let base = text.as_ptr() as usize;
+        let words = words(&text)
+            .map(|w| {
+                let start = w.as_ptr() as usize - base;
+                (start, start + w.len(), word_key(w))
+            })
+            .collect();
+        Self { text, words }
+    }
+
+    fn words(&self) -> impl Iterator<Item = Word<'_>> + Clone {
+        self.words.iter().map(|&(s, e, key)| Word {
+            key,
+            text: &self.text[s..e],
+        })
+    }
+}
+
+/// A text value: borrowed from the ticket, with its folded form when the text is cached.
+#[derive(Clone, Copy)]
+enum Txt<'a> {
+    Plain(&'a str),
+    Cached(&'a str, &'a FoldedText),
+}
+
+impl<'a> Txt<'a> {
+    fn raw(self) -> &'a str {
+        match self {
+            Txt::Plain(s) | Txt::Cached(s, _) => s,
+        }
+    }
+}
+
+/// A field's value, typed for comparison (borrowed: no copy of the ticket's texts).
+enum Actual<'a> {
     Missing,
     Int(i64),
-    Text(String),
-    Tags(Vec<String>),
+    Text(Txt<'a>),
+    Tags(&'a [String]),
     Bool(bool),
-    Json(Value),
+    Json(&'a Value),
 }
 
 fn hours_between(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
     (to - from).whole_seconds().div_euclid(3600)
 }
 
-fn normalise_phone(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_digit() || *c == '+')
-        .collect()
+fn is_phone_char(c: char) -> bool {
+    c.is_ascii_digit() || c == '+'
 }
 
-fn opt_text(s: Option<&str>) -> Actual {
+fn normalise_phone(s: &str) -> String {
+    s.chars().filter(|c| is_phone_char(*c)).collect()
+}
+
+/// `normalise_phone`, borrowing when there is nothing to remove.
+fn normalise_phone_cow(s: &str) -> Cow<'_, str> {
+    if s.chars().all(is_phone_char) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(normalise_phone(s))
+    }
+}
+
+fn opt_text(s: Option<&str>) -> Actual<'_> {
     match s {
-        Some(s) if !s.is_empty() => Actual::Text(s.to_owned()),
+        Some(s) if !s.is_empty() => Actual::Text(Txt::Plain(s)),
         _ => Actual::Missing,
     }
 }
 
-fn actual(field: &Field, f: &Facts<'_>) -> Actual {
+fn cached<'a>(cell: &'a OnceCell<FoldedText>, raw: &'a str) -> Txt<'a> {
+    Txt::Cached(raw, cell.get_or_init(|| FoldedText::new(raw)))
+}
+
+fn actual<'a>(field: &'a Field, f: &Facts<'a>) -> Actual<'a> {
     let t = f.ticket;
     let since = |at: Option<OffsetDateTime>| {
         at.map_or(Actual::Missing, |a| Actual::Int(hours_between(a, f.now)))
@@ -171,14 +357,13 @@ fn actual(field: &Field, f: &Facts<'_>) -> Actual {
         Field::WhatsappNumber => t
             .whatsapp_number_id
             .map_or(Actual::Missing, |n| Actual::Int(n.0)),
-        Field::Tags => Actual::Tags(t.tags.clone()),
+        Field::Tags => Actual::Tags(&t.tags),
         Field::TicketType => opt_text(t.ticket_type.as_deref()),
-        Field::Subject => Actual::Text(t.subject.clone()),
-        Field::Description => Actual::Text(t.description_text.clone()),
-        // Evaluated side by side in `test`; shown as both texts.
-        Field::SubjectOrDescription => {
-            Actual::Text(format!("{} {}", t.subject, t.description_text))
-        }
+        Field::Subject => Actual::Text(cached(&f.cache.subject, &t.subject)),
+        Field::Description => Actual::Text(cached(&f.cache.description, &t.description_text)),
+        // Tested side by side in `test` and explained as both texts in `actual_json`; this value
+        // is never used.
+        Field::SubjectOrDescription => Actual::Missing,
         Field::CreatedDuring | Field::UpdatedDuring => Actual::Missing,
         Field::HoursSinceCreated => since(Some(t.created_at)),
         Field::HoursSinceRequesterResponded => since(t.last_customer_message_at),
@@ -194,11 +379,20 @@ fn actual(field: &Field, f: &Facts<'_>) -> Actual {
         Field::HoursUntilDue => until(t.due_by),
         Field::HoursUntilFrDue => until(t.fr_due_by),
         Field::HoursUntilNrDue => until(t.nr_due_by),
-        Field::ContactName => Actual::Text(t.requester.name.clone()),
-        Field::ContactPhone => match t.requester.phone.as_deref().map(normalise_phone) {
-            Some(p) if !p.is_empty() => Actual::Text(p),
-            _ => Actual::Missing,
-        },
+        Field::ContactName => Actual::Text(cached(&f.cache.contact_name, &t.requester.name)),
+        Field::ContactPhone => {
+            let phone = f.cache.phone.get_or_init(|| {
+                t.requester
+                    .phone
+                    .as_deref()
+                    .map(normalise_phone)
+                    .filter(|p| !p.is_empty())
+            });
+            match phone {
+                Some(p) => Actual::Text(Txt::Plain(p)),
+                None => Actual::Missing,
+            }
+        }
         Field::ContactCountryCode => t
             .requester
             .country_calling_code
@@ -206,11 +400,11 @@ fn actual(field: &Field, f: &Facts<'_>) -> Actual {
         Field::ContactLanguage => opt_text(t.requester.language.as_deref()),
         Field::ContactCustom(name) => match t.requester.custom_fields.get(name) {
             None | Some(Value::Null) => Actual::Missing,
-            Some(v) => Actual::Json(v.clone()),
+            Some(v) => Actual::Json(v),
         },
-        Field::MessageBody => f
-            .message
-            .map_or(Actual::Missing, |m| Actual::Text(m.body_text.clone())),
+        Field::MessageBody => f.message.map_or(Actual::Missing, |m| {
+            Actual::Text(cached(&f.cache.message_body, &m.body_text))
+        }),
         Field::MessageType => opt_text(f.message.map(|m| m.message_type.as_str())),
         Field::MessageHasAttachment => Actual::Bool(f.message.is_some_and(|m| m.has_attachment)),
         Field::MessageFromAdReferral => Actual::Bool(f.message.is_some_and(|m| m.from_ad_referral)),
@@ -227,16 +421,25 @@ fn actual_json(field: &Field, f: &Facts<'_>) -> Value {
         _ => match actual(field, f) {
             Actual::Missing => Value::Null,
             Actual::Int(i) => json!(i),
-            Actual::Text(s) => json!(s),
+            Actual::Text(t) => json!(t.raw()),
             Actual::Tags(v) => json!(v),
             Actual::Bool(b) => json!(b),
-            Actual::Json(v) => v,
+            Actual::Json(v) => v.clone(),
         },
     }
 }
 
-/// Evaluates one condition.
-pub(crate) fn test(c: &Condition, f: &Facts<'_>) -> bool {
+/// Evaluates one condition. Allocates nothing in the common cases (lowercase or ASCII operands,
+/// texts already folded in the [`TextCache`]).
+pub(crate) fn test(c: &Condition, prep: Option<&PreparedCondition>, f: &Facts<'_>) -> bool {
+    let items = match prep.and_then(|p| p.items.as_deref()) {
+        Some(items) => Items::Prepared(items),
+        None => Items::Raw {
+            operand: &c.operand,
+            cs: c.case_sensitive,
+            phone: c.field.kind() == FieldKind::Phone,
+        },
+    };
     match &c.field {
         Field::CreatedDuring | Field::UpdatedDuring => {
             let at = if c.field == Field::CreatedDuring {
@@ -252,49 +455,149 @@ pub(crate) fn test(c: &Condition, f: &Facts<'_>) -> bool {
             matches!(c.operand, Operand::BusinessHours(want) if want == inside)
         }
         Field::SubjectOrDescription => {
-            let s = test_actual(c, Actual::Text(f.ticket.subject.clone()));
-            let d = test_actual(c, Actual::Text(f.ticket.description_text.clone()));
-            if c.operator.is_negative() {
-                s && d
-            } else {
-                s || d
+            let t = f.ticket;
+            let s = test_actual(
+                c,
+                &items,
+                Actual::Text(cached(&f.cache.subject, &t.subject)),
+            );
+            // Both tested when it matters: negative operators need both, others either.
+            if s != c.operator.is_negative() {
+                return s;
+            }
+            test_actual(
+                c,
+                &items,
+                Actual::Text(cached(&f.cache.description, &t.description_text)),
+            )
+        }
+        field => test_actual(c, &items, actual(field, f)),
+    }
+}
+
+/// Whether `s.to_lowercase() == s` (checked without allocating: true when every character is its
+/// own lowercase, which also rules out `Σ` and its context-dependent final form).
+fn is_folded(s: &str) -> bool {
+    if s.is_ascii() {
+        return !s.bytes().any(|b| b.is_ascii_uppercase());
+    }
+    s.chars().all(|c| {
+        let mut l = c.to_lowercase();
+        l.next() == Some(c) && l.next().is_none()
+    })
+}
+
+/// `s` lowercased unless case-sensitive, borrowing when lowercasing changes nothing.
+pub(crate) fn fold(s: &str, case_sensitive: bool) -> Cow<'_, str> {
+    if case_sensitive || is_folded(s) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
+}
+
+/// Whether `fold(raw, case_sensitive) == folded`, without allocating for ASCII `raw`.
+pub(crate) fn fold_eq(raw: &str, folded: &str, case_sensitive: bool) -> bool {
+    if case_sensitive {
+        raw == folded
+    } else if raw.len() != folded.len() && raw.is_ascii() {
+        false
+    } else if raw.is_ascii() {
+        raw.len() == folded.len()
+            && raw
+                .bytes()
+                .zip(folded.bytes())
+                .all(|(r, f)| r.to_ascii_lowercase() == f)
+    } else {
+        raw.to_lowercase() == folded
+    }
+}
+
+fn not_word_char(c: char) -> bool {
+    !c.is_alphanumeric()
+}
+
+fn non_empty(w: &&str) -> bool {
+    !w.is_empty()
+}
+
+/// The words of `s` (maximal runs of alphanumeric characters).
+fn words(s: &str) -> impl Iterator<Item = &str> + Clone {
+    s.split(not_word_char as fn(char) -> bool)
+        .filter(non_empty as fn(&&str) -> bool)
+}
+
+/// A word with a key that tells most unequal words apart with one integer comparison.
+#[derive(Clone, Copy)]
+struct Word<'a> {
+    key: u64,
+    text: &'a str,
+}
+
+impl PartialEq for Word<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        // The key holds the length and up to 7 bytes: for words that short it is the whole word.
+        self.key == other.key && (self.text.len() <= 7 || self.text == other.text)
+    }
+}
+
+/// The length and the first bytes of `w`, packed (equal words have equal keys).
+fn word_key(w: &str) -> u64 {
+    let mut key = (w.len().min(255) as u64) << 56;
+    for (i, b) in w.bytes().take(7).enumerate() {
+        key |= u64::from(b) << (8 * i);
+    }
+    key
+}
+
+fn keyed(w: &str) -> Word<'_> {
+    Word {
+        key: word_key(w),
+        text: w,
+    }
+}
+
+/// The words of `s`, keyed.
+fn keyed_words(s: &str) -> impl Iterator<Item = Word<'_>> + Clone {
+    words(s).map(keyed as fn(&str) -> Word<'_>)
+}
+
+/// True when the words of `phrase` appear consecutively among the words `text`.
+fn has_phrase_in<'t, 'p>(
+    mut text: impl Iterator<Item = Word<'t>> + Clone,
+    mut pw: impl Iterator<Item = Word<'p>> + Clone,
+) -> bool {
+    let Some(first) = pw.next() else {
+        return false;
+    };
+    while let Some(w) = text.next() {
+        if w == first {
+            let mut rest = text.clone();
+            if pw.clone().all(|p| rest.next() == Some(p)) {
+                return true;
             }
         }
-        field => test_actual(c, actual(field, f)),
     }
-}
-
-fn fold(s: &str, case_sensitive: bool) -> String {
-    if case_sensitive {
-        s.to_owned()
-    } else {
-        s.to_lowercase()
-    }
-}
-
-fn words(s: &str) -> Vec<&str> {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect()
+    false
 }
 
 /// True when the words of `phrase` appear consecutively among the words of `text`.
+#[cfg(test)]
 fn has_phrase(text: &str, phrase: &str) -> bool {
-    let tw = words(text);
-    let pw = words(phrase);
-    !pw.is_empty() && tw.windows(pw.len()).any(|w| w == pw.as_slice())
+    has_phrase_in(keyed_words(text), keyed_words(phrase))
 }
 
-fn operand_texts(o: &Operand) -> Vec<String> {
+/// The operand as texts: borrowed for text operands (the common case), built otherwise.
+fn operand_texts(o: &Operand) -> Cow<'_, [String]> {
     match o {
-        Operand::Text(s) => vec![s.clone()],
-        Operand::Texts(v) => v.clone(),
-        Operand::Int(i) => vec![i.to_string()],
-        Operand::Ints(v) => v.iter().map(i64::to_string).collect(),
-        Operand::Json(Value::Array(a)) => a.iter().map(scalar_text).collect(),
-        Operand::Json(v) => vec![scalar_text(v)],
-        Operand::Bool(b) => vec![b.to_string()],
-        Operand::None | Operand::BusinessHours(_) => Vec::new(),
+        Operand::Text(s) => Cow::Borrowed(std::slice::from_ref(s)),
+        Operand::Texts(v) => Cow::Borrowed(v),
+        Operand::Int(i) => Cow::Owned(vec![i.to_string()]),
+        Operand::Ints(v) => Cow::Owned(v.iter().map(i64::to_string).collect()),
+        Operand::Json(Value::Array(a)) => Cow::Owned(a.iter().map(scalar_text).collect()),
+        Operand::Json(v) => Cow::Owned(vec![scalar_text(v)]),
+        Operand::Bool(b) => Cow::Owned(vec![b.to_string()]),
+        Operand::None | Operand::BusinessHours(_) => Cow::Borrowed(&[]),
     }
 }
 
@@ -305,42 +608,119 @@ fn scalar_text(v: &Value) -> String {
     }
 }
 
-fn operand_ints(o: &Operand) -> Vec<i64> {
+fn operand_ints(o: &Operand) -> &[i64] {
     match o {
-        Operand::Int(i) => vec![*i],
-        Operand::Ints(v) => v.clone(),
-        _ => Vec::new(),
+        Operand::Int(i) => std::slice::from_ref(i),
+        Operand::Ints(v) => v,
+        _ => &[],
     }
 }
 
-fn test_text(op: Operator, actual: &str, items: &[String], cs: bool) -> bool {
-    let a = fold(actual, cs);
-    let items: Vec<String> = items.iter().map(|i| fold(i, cs)).collect();
-    let first = items.first().map(String::as_str).unwrap_or("");
+/// An operand item as text comparisons see it: normalised (phones) or folded (unless
+/// case-sensitive).
+fn prepare(s: &str, phone: bool, cs: bool) -> Cow<'_, str> {
+    if phone {
+        normalise_phone_cow(s)
+    } else {
+        fold(s, cs)
+    }
+}
+
+/// The operand items of a text or tag comparison: prepared once ([`PreparedCondition`]) or taken
+/// from the operand and prepared on each use.
+enum Items<'a> {
+    /// Taken from the operand on each use ([`operand_texts`]: borrowed for text operands).
+    Raw {
+        operand: &'a Operand,
+        cs: bool,
+        phone: bool,
+    },
+    Prepared(&'a [FoldedText]),
+}
+
+impl Items<'_> {
+    /// The first item ("" when there is none).
+    fn first(&self) -> Cow<'_, str> {
+        match self {
+            Items::Raw { operand, cs, phone } => match operand_texts(operand) {
+                Cow::Borrowed(items) => items
+                    .first()
+                    .map_or(Cow::Borrowed(""), |i| prepare(i, *phone, *cs)),
+                Cow::Owned(items) => Cow::Owned(
+                    items
+                        .first()
+                        .map_or(String::new(), |i| prepare(i, *phone, *cs).into_owned()),
+                ),
+            },
+            Items::Prepared(items) => Cow::Borrowed(items.first().map_or("", |i| i.text.as_str())),
+        }
+    }
+
+    /// Whether `f` holds for some item.
+    fn any(&self, mut f: impl FnMut(&str) -> bool) -> bool {
+        match self {
+            Items::Raw { operand, cs, phone } => operand_texts(operand)
+                .iter()
+                .any(|i| f(&prepare(i, *phone, *cs))),
+            Items::Prepared(items) => items.iter().any(|i| f(&i.text)),
+        }
+    }
+
+    /// Whether `f` holds for every item.
+    fn all(&self, mut f: impl FnMut(&str) -> bool) -> bool {
+        !self.any(|i| !f(i))
+    }
+
+    /// Whether some item, as a phrase, appears among the words `text`.
+    fn any_phrase<'t>(&self, text: impl Iterator<Item = Word<'t>> + Clone) -> bool {
+        match self {
+            Items::Raw { .. } => self.any(|i| has_phrase_in(text.clone(), keyed_words(i))),
+            Items::Prepared(items) => items.iter().any(|i| has_phrase_in(text.clone(), i.words())),
+        }
+    }
+}
+
+/// Compares a text with the items (prepared for `cs` and phones by [`prepare`]).
+fn test_text(op: Operator, actual: Txt<'_>, items: &Items<'_>, cs: bool) -> bool {
+    let owned;
+    let (a, cache): (&str, Option<&FoldedText>) = match actual {
+        Txt::Cached(_, folded) if !cs => (&folded.text, Some(folded)),
+        other => match fold(other.raw(), cs) {
+            Cow::Borrowed(s) => (s, None),
+            Cow::Owned(s) => {
+                owned = s;
+                (owned.as_str(), None)
+            }
+        },
+    };
+    let phrase = || match cache {
+        Some(c) => items.any_phrase(c.words()),
+        None => items.any_phrase(keyed_words(a)),
+    };
     match op {
-        Operator::Is => a == first,
-        Operator::IsNot => a != first,
-        Operator::In => items.contains(&a),
-        Operator::NotIn => !items.contains(&a),
-        Operator::Contains => a.contains(first),
-        Operator::DoesNotContain => !a.contains(first),
-        Operator::StartsWith => a.starts_with(first),
-        Operator::EndsWith => a.ends_with(first),
-        Operator::ContainsAnyOf => items.iter().any(|i| has_phrase(&a, i)),
-        Operator::ContainsNoneOf => !items.iter().any(|i| has_phrase(&a, i)),
+        Operator::Is => a == items.first(),
+        Operator::IsNot => a != items.first(),
+        Operator::In => items.any(|i| i == a),
+        Operator::NotIn => !items.any(|i| i == a),
+        Operator::Contains => a.contains(&*items.first()),
+        Operator::DoesNotContain => !a.contains(&*items.first()),
+        Operator::StartsWith => a.starts_with(&*items.first()),
+        Operator::EndsWith => a.ends_with(&*items.first()),
+        Operator::ContainsAnyOf => phrase(),
+        Operator::ContainsNoneOf => !phrase(),
         Operator::IsEmpty => a.trim().is_empty(),
         Operator::IsNotEmpty => !a.trim().is_empty(),
         _ => false,
     }
 }
 
-fn test_num(op: Operator, a: f64, items: &[f64]) -> bool {
-    let first = items.first().copied();
+fn test_num(op: Operator, a: f64, items: impl Iterator<Item = f64> + Clone) -> bool {
+    let first = items.clone().next();
     match op {
         Operator::Is => first == Some(a),
         Operator::IsNot => first != Some(a),
-        Operator::In => items.contains(&a),
-        Operator::NotIn => !items.contains(&a),
+        Operator::In => items.clone().any(|v| v == a),
+        Operator::NotIn => !items.clone().any(|v| v == a),
         Operator::GreaterThan => first.is_some_and(|v| a > v),
         Operator::LessThan => first.is_some_and(|v| a < v),
         Operator::IsEmpty => false,
@@ -356,7 +736,9 @@ fn test_bool(op: Operator, a: bool, o: &Operand) -> bool {
         Operator::Is => match o {
             Operand::Bool(b) => a == *b,
             Operand::Json(Value::Bool(b)) => a == *b,
-            Operand::Json(Value::String(s)) => s.eq_ignore_ascii_case(&a.to_string()),
+            Operand::Json(Value::String(s)) => {
+                s.eq_ignore_ascii_case(if a { "true" } else { "false" })
+            }
             _ => false,
         },
         Operator::IsNot => !test_bool(Operator::Is, a, o),
@@ -366,39 +748,31 @@ fn test_bool(op: Operator, a: bool, o: &Operand) -> bool {
     }
 }
 
-fn test_actual(c: &Condition, actual: Actual) -> bool {
+fn parsed_numbers(items: &[String]) -> impl Iterator<Item = f64> + Clone + '_ {
+    items.iter().filter_map(|s| s.parse::<f64>().ok())
+}
+
+fn test_actual(c: &Condition, items: &Items<'_>, actual: Actual<'_>) -> bool {
     let op = c.operator;
     let cs = c.case_sensitive;
     match actual {
         Actual::Missing => op.is_negative(),
-        Actual::Int(a) => {
-            let items: Vec<f64> = operand_ints(&c.operand)
-                .into_iter()
-                .map(|i| i as f64)
-                .collect();
-            test_num(op, a as f64, &items)
-        }
+        Actual::Int(a) => test_num(
+            op,
+            a as f64,
+            operand_ints(&c.operand).iter().map(|i| *i as f64),
+        ),
         Actual::Text(a) => {
-            let items = operand_texts(&c.operand);
-            if c.field.kind() == FieldKind::Phone {
-                let items: Vec<String> = items.iter().map(|i| normalise_phone(i)).collect();
-                test_text(op, &a, &items, true)
-            } else {
-                test_text(op, &a, &items, cs)
-            }
+            let phone = c.field.kind() == FieldKind::Phone;
+            test_text(op, a, items, cs || phone)
         }
         Actual::Tags(tags) => {
-            let tags: Vec<String> = tags.iter().map(|t| fold(t, cs)).collect();
-            let items: Vec<String> = operand_texts(&c.operand)
-                .iter()
-                .map(|t| fold(t, cs))
-                .collect();
+            // Items are folded as for a text (tags are never phones).
+            let has = |i: &str| tags.iter().any(|t| fold_eq(t, i, cs));
             match op {
-                Operator::In | Operator::ContainsAnyOf => items.iter().any(|i| tags.contains(i)),
-                Operator::NotIn | Operator::ContainsNoneOf => {
-                    !items.iter().any(|i| tags.contains(i))
-                }
-                Operator::ContainsAllOf => items.iter().all(|i| tags.contains(i)),
+                Operator::In | Operator::ContainsAnyOf => items.any(has),
+                Operator::NotIn | Operator::ContainsNoneOf => !items.any(has),
+                Operator::ContainsAllOf => items.all(has),
                 Operator::IsEmpty => tags.is_empty(),
                 Operator::IsNotEmpty => !tags.is_empty(),
                 _ => false,
@@ -406,13 +780,10 @@ fn test_actual(c: &Condition, actual: Actual) -> bool {
         }
         Actual::Bool(a) => test_bool(op, a, &c.operand),
         Actual::Json(v) => match v {
-            Value::Bool(b) => test_bool(op, b, &c.operand),
+            Value::Bool(b) => test_bool(op, *b, &c.operand),
             Value::Number(n) => {
                 let a = n.as_f64().unwrap_or(f64::NAN);
-                let items: Vec<f64> = operand_texts(&c.operand)
-                    .iter()
-                    .filter_map(|s| s.parse::<f64>().ok())
-                    .collect();
+                let items = operand_texts(&c.operand);
                 match op {
                     Operator::Is
                     | Operator::IsNot
@@ -421,27 +792,37 @@ fn test_actual(c: &Condition, actual: Actual) -> bool {
                     | Operator::GreaterThan
                     | Operator::LessThan
                     | Operator::IsEmpty
-                    | Operator::IsNotEmpty => test_num(op, a, &items),
+                    | Operator::IsNotEmpty => test_num(op, a, parsed_numbers(&items)),
                     _ => test_text(
                         op,
-                        &scalar_text(&Value::Number(n)),
-                        &operand_texts(&c.operand),
+                        Txt::Plain(&scalar_text(v)),
+                        &Items::Raw {
+                            operand: &c.operand,
+                            cs,
+                            phone: false,
+                        },
                         cs,
                     ),
                 }
             }
             Value::String(s) => match op {
                 Operator::GreaterThan | Operator::LessThan => {
-                    let items: Vec<f64> = operand_texts(&c.operand)
-                        .iter()
-                        .filter_map(|x| x.parse::<f64>().ok())
-                        .collect();
+                    let items = operand_texts(&c.operand);
                     s.trim()
                         .parse::<f64>()
-                        .is_ok_and(|a| test_num(op, a, &items))
+                        .is_ok_and(|a| test_num(op, a, parsed_numbers(&items)))
                 }
                 Operator::Selected | Operator::NotSelected => false,
-                _ => test_text(op, &s, &operand_texts(&c.operand), cs),
+                _ => test_text(
+                    op,
+                    Txt::Plain(s),
+                    &Items::Raw {
+                        operand: &c.operand,
+                        cs,
+                        phone: false,
+                    },
+                    cs,
+                ),
             },
             // Arrays/objects in custom fields: only emptiness is meaningful.
             other => match op {
@@ -457,6 +838,236 @@ fn test_actual(c: &Condition, actual: Actual) -> bool {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    use crate::hours::AlwaysOpen;
+    use crate::view::{MessageView, TicketView};
+    use proptest::prelude::*;
+
+    /// Texts that catch folding and word-splitting mistakes: uppercase, non-ASCII, Greek sigma
+    /// (context-dependent lowercase), dotted İ (lowercases to two characters), the Kelvin sign,
+    /// punctuation, digits, phones, numbers, blanks.
+    const TEXTS: &[&str] = &[
+        "",
+        "  ",
+        "refund",
+        "Refund",
+        "REFUND please",
+        "refund for order 123",
+        "Hello, I would like a refund for my last order please.",
+        "parcel is late",
+        "Parcel IS",
+        "ΟΔΥΣΣΕΥΣ",
+        "οδυσσευσ",
+        "ΣΑΣ σας",
+        "İstanbul",
+        "i̇stanbul",
+        "Straße",
+        "ǅemal",
+        "\u{212A}elvin",
+        "ação rápida",
+        "AÇÃO",
+        "vip",
+        "VIP",
+        "Vip-Gold",
+        "+44 7700 900123",
+        "+44",
+        "(44) 7700",
+        "+1 202 555 0100",
+        "447700",
+        "12",
+        "1.5",
+        " 7 ",
+        "true",
+        "TRUE",
+        "text",
+        "pt",
+    ];
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => proptest::sample::select(TEXTS).prop_map(str::to_owned),
+            1 => proptest::collection::vec(proptest::sample::select(TEXTS), 1..4)
+                .prop_map(|v| v.join(" ")),
+            1 => "[a-zA-Zσς ΣİıK\u{212A}ß0-9+,.-]{0,12}",
+        ]
+    }
+
+    fn json_scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            text().prop_map(Value::String),
+            (-5i64..20).prop_map(|i| json!(i)),
+            Just(json!(1.5)),
+            any::<bool>().prop_map(Value::Bool),
+            Just(json!([])),
+            Just(json!(["a", 1])),
+            Just(Value::Null),
+        ]
+    }
+
+    fn operand() -> impl Strategy<Value = Operand> {
+        prop_oneof![
+            Just(Operand::None),
+            (-2i64..20).prop_map(Operand::Int),
+            proptest::collection::vec(-2i64..20, 0..3).prop_map(Operand::Ints),
+            text().prop_map(Operand::Text),
+            proptest::collection::vec(text(), 0..4).prop_map(Operand::Texts),
+            any::<bool>().prop_map(Operand::Bool),
+            any::<bool>().prop_map(Operand::BusinessHours),
+            json_scalar().prop_map(Operand::Json),
+            proptest::collection::vec(json_scalar(), 0..3)
+                .prop_map(|v| Operand::Json(Value::Array(v))),
+        ]
+    }
+
+    fn field() -> impl Strategy<Value = Field> {
+        let mut fields: Vec<Field> = Field::standard().map(|(_, _, f)| f).collect();
+        fields.push(Field::ContactCustom("plan".into()));
+        proptest::sample::select(fields)
+    }
+
+    fn condition() -> impl Strategy<Value = Condition> {
+        let ops: Vec<Operator> = Operator::all().collect();
+        (
+            field(),
+            proptest::sample::select(ops),
+            operand(),
+            any::<bool>(),
+        )
+            .prop_map(|(field, operator, operand, case_sensitive)| Condition {
+                field,
+                operator,
+                operand,
+                case_sensitive,
+                business_hours_id: None,
+            })
+    }
+
+    fn ticket() -> impl Strategy<Value = (TicketView, Option<MessageView>)> {
+        (
+            (text(), text(), proptest::collection::vec(text(), 0..4)),
+            (
+                proptest::option::of(text()),
+                text(),
+                proptest::option::of(text()),
+                proptest::option::of(text()),
+            ),
+            (
+                proptest::option::of(json_scalar()),
+                proptest::option::of((text(), text(), any::<bool>())),
+            ),
+        )
+            .prop_map(
+                |(
+                    (subject, description, tags),
+                    (ticket_type, name, phone, language),
+                    (custom, message),
+                )| {
+                    let now = time::macros::datetime!(2025-03-03 10:00 UTC);
+                    let mut t = TicketView::new(crate::ids::TicketId(1), now);
+                    t.subject = subject;
+                    t.description_text = description;
+                    t.tags = tags;
+                    t.ticket_type = ticket_type;
+                    t.requester.name = name;
+                    t.requester.phone = phone;
+                    t.requester.language = language;
+                    if let Some(v) = custom {
+                        t.requester.custom_fields.insert("plan".into(), v);
+                    }
+                    let message =
+                        message.map(|(body_text, message_type, has_attachment)| MessageView {
+                            body_text,
+                            message_type,
+                            has_attachment,
+                            from_ad_referral: false,
+                            timestamp: now,
+                        });
+                    (t, message)
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// The allocation-free evaluation answers exactly as the original one, for any field,
+        /// operator and operand (valid or not), on texts chosen to break folding shortcuts; and
+        /// a second look at the same condition (served from the cache) answers the same.
+        #[test]
+        fn evaluation_matches_the_reference(c in condition(), (t, m) in ticket()) {
+            let cache = TextCache::default();
+            let facts = Facts {
+                ticket: &t,
+                message: m.as_ref(),
+                now: time::macros::datetime!(2025-03-03 12:00 UTC),
+                hours: &AlwaysOpen,
+                cache: &cache,
+            };
+            let want = reference::test(&c, &facts);
+            prop_assert_eq!(test(&c, None, &facts), want);
+            prop_assert_eq!(test(&c, None, &facts), want);
+            let prepared = PreparedCondition::new(0, 0, &c);
+            prop_assert_eq!(test(&c, Some(&prepared), &facts), want);
+        }
+
+        /// `sets_match` (short-circuiting) agrees with the explained `check_sets`, and prepared
+        /// conditions explain exactly as unprepared ones.
+        #[test]
+        fn short_circuit_agrees_with_the_explanation(
+            sets in proptest::collection::vec(
+                (proptest::collection::vec(condition(), 0..4), any::<bool>()), 0..4),
+            or in any::<bool>(),
+            (t, m) in ticket(),
+        ) {
+            let sets: Vec<ConditionSet> = sets
+                .into_iter()
+                .enumerate()
+                .map(|(i, (conditions, all))| ConditionSet {
+                    name: format!("s{i}"),
+                    match_type: if all { MatchType::All } else { MatchType::Any },
+                    conditions,
+                })
+                .collect();
+            let op = if or { SetOperator::Or } else { SetOperator::And };
+            let cache = TextCache::default();
+            let facts = Facts {
+                ticket: &t,
+                message: m.as_ref(),
+                now: time::macros::datetime!(2025-03-03 12:00 UTC),
+                hours: &AlwaysOpen,
+                cache: &cache,
+            };
+            let explained = check_sets(&sets, None, op, &facts);
+            prop_assert_eq!(sets_match(&sets, None, op, &facts), explained.matched);
+            let prep = prepare_sets(&sets);
+            prop_assert_eq!(sets_match(&sets, Some(&prep), op, &facts), explained.matched);
+            prop_assert_eq!(check_sets(&sets, Some(&prep), op, &facts), explained);
+        }
+
+        /// The allocation-free case folding helpers agree with `to_lowercase`.
+        #[test]
+        fn folding_helpers_agree_with_to_lowercase(a in text(), b in text()) {
+            prop_assert_eq!(is_folded(&a), a.to_lowercase() == a);
+            let la = a.to_lowercase();
+            prop_assert_eq!(&*fold(&a, false), la.as_str());
+            let fb = b.to_lowercase();
+            prop_assert_eq!(fold_eq(&a, &fb, false), a.to_lowercase() == fb);
+            prop_assert_eq!(fold_eq(&a, &b, true), a == b);
+            let lower = a.to_lowercase();
+            prop_assert_eq!(has_phrase(&lower, &b), reference_has_phrase(&lower, &b));
+        }
+    }
+
+    fn reference_has_phrase(text: &str, phrase: &str) -> bool {
+        let w = |s: &str| -> Vec<String> {
+            s.split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let (tw, pw) = (w(text), w(phrase));
+        !pw.is_empty() && tw.windows(pw.len()).any(|x| x == pw.as_slice())
+    }
 
     #[test]
     fn phrases_match_whole_consecutive_words() {

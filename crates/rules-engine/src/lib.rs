@@ -57,8 +57,8 @@ pub use assign::{AssignmentState, GroupRoster, Member};
 pub use convert::{MAX_NAME_LEN, MAX_REPLY_LEN};
 pub use engine::{
     ActionOutcome, AssignMethod, ChainLimits, ChainRun, ChainStep, Effect, Env, Evaluation,
-    EventCheck, FiredEffect, RuleExplanation, RuleOutcome, RuleSet, SkipReason, evaluate,
-    run_chain,
+    EventCheck, Explain, FiredEffect, PreparedRules, RuleExplanation, RuleOutcome, RuleSet,
+    SkipReason, evaluate, evaluate_with, run_chain,
 };
 pub use error::{ErrorCode, FieldError, RulesError, ValidationErrors};
 pub use eval::{ConditionCheck, ConditionsCheck, SetCheck};

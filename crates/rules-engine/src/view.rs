@@ -98,8 +98,7 @@ impl TicketView {
     /// Whether a free-form WhatsApp reply is allowed at `now` (within 24 hours of the customer's last
     /// message).
     pub fn service_window_open(&self, now: OffsetDateTime) -> bool {
-        self.last_customer_message_at
-            .is_some_and(|t| now >= t && now < t + SERVICE_WINDOW)
+        service_window_open(self.last_customer_message_at, now)
     }
 
     /// Whether the hourly sweep should look at this ticket: everything except closed tickets and spam.
@@ -241,4 +240,12 @@ impl Trigger {
             Trigger::TimeSweep => None,
         }
     }
+}
+
+/// Whether a free-form reply is allowed at `now` given the customer's last message.
+pub(crate) fn service_window_open(
+    last_customer_message_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> bool {
+    last_customer_message_at.is_some_and(|t| now >= t && now < t + SERVICE_WINDOW)
 }

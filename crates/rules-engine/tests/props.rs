@@ -235,3 +235,45 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// `Explain::Outcomes` (the hot path) and `PreparedRules` decide exactly as the fully explained run: the same
+    /// outcomes, events, actions, effects, final ticket, cursors and caused updates; only the
+    /// condition explanations are left out.
+    #[test]
+    fn outcomes_only_runs_decide_as_explained_runs(
+        specs in proptest::collection::vec(rule_spec(), 0..8),
+        t in ticket_strategy(),
+        all in any::<bool>(),
+        updates in any::<bool>(),
+    ) {
+        let rule_type = if updates { RuleType::TicketUpdates } else { RuleType::TicketCreation };
+        let rules = build(&specs, rule_type);
+        let mode = if all { ExecutionMode::AllMatching } else { ExecutionMode::FirstMatching };
+        let env = Env::new(NOW, &AlwaysOpen).with_assignment(roster());
+        let trigger = if updates {
+            Trigger::TicketUpdated(Update {
+                performer: Performer::Agent(AgentId(1)),
+                events: vec![
+                    TicketEvent::StatusChanged { from: Status::OPEN, to: Status::PENDING },
+                    TicketEvent::ReplySent,
+                ],
+                message: Some(message()),
+            })
+        } else {
+            created()
+        };
+        let full = evaluate(&rules, mode, &t, &trigger, &env);
+        let lean = evaluate_with(&rules, mode, &t, &trigger, &env, Explain::Outcomes);
+        prop_assert!(lean.rules.iter().all(|r| r.conditions.is_none()));
+        let mut stripped = full.clone();
+        for r in &mut stripped.rules {
+            r.conditions = None;
+        }
+        prop_assert_eq!(&stripped, &lean);
+        // Prepared rules (folded once, kept in order) run exactly as the plain list.
+        let prepared = PreparedRules::new(rules.clone());
+        prop_assert_eq!(&prepared.evaluate(mode, &t, &trigger, &env, Explain::Full), &full);
+        prop_assert_eq!(&prepared.evaluate(mode, &t, &trigger, &env, Explain::Outcomes), &lean);
+    }
+}

@@ -5,16 +5,16 @@
 //! *elapsed* time: an 8-hour shift that contains a spring-forward transition is 7 real hours long,
 //! and one that contains a fall-back transition is 9.
 
-use crate::convert::{
-    from_sd, from_ts, jiff_weekday_index, to_jiff_date, to_sd, to_ts, weekday_index,
-};
+use crate::convert::{from_sd, from_ts, to_jiff_date, to_sd, to_ts, weekday_index};
 use crate::error::{ErrorCode, SlaError};
 use crate::tz;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::OnceLock;
 use time::{Duration, Month, OffsetDateTime, Weekday};
 
 const DAY_SECS: u32 = 86_400;
@@ -261,8 +261,150 @@ struct Weekly {
     /// Open ranges of each weekday (Monday-first), including the spill of the previous
     /// weekday's overnight intervals, merged.
     pattern: [Ranges; 7],
-    fixed_closed: BTreeMap<Date, Ranges>,
+    /// Closed ranges of fixed-date holidays, by day number (days since 1970-01-01).
+    fixed_closed: BTreeMap<i64, Ranges>,
     annual_closed: BTreeMap<(i8, i8), Ranges>,
+    /// The zone's offsets over [`OFFSETS_FROM`, `OFFSETS_TO`), built on first use.
+    offsets: OnceLock<Offsets>,
+}
+
+/// Start of the window of precomputed offsets (1990-01-01T00:00Z).
+const OFFSETS_FROM: i64 = 631_152_000;
+/// End of the window of precomputed offsets (2100-01-01T00:00Z).
+const OFFSETS_TO: i64 = 4_102_444_800;
+
+/// A zone's UTC offsets within a window, so that the days without a transition (all but a few a
+/// year) map wall-clock times to instants by arithmetic instead of a time-zone query per boundary.
+#[derive(Debug, Clone)]
+struct Offsets {
+    /// Offset (seconds east of UTC) at [`OFFSETS_FROM`].
+    initial: i32,
+    /// Transitions in the window: Unix second and the offset from then on, in order.
+    transitions: Vec<(i64, i32)>,
+    /// For each bucket of 2^[`BUCKET_BITS`] seconds from [`OFFSETS_FROM`]: the number of
+    /// transitions before it (where a search for an instant in it starts).
+    buckets: Vec<u32>,
+}
+
+/// Buckets of 2^22 s (48.5 days) for the offset lookup: a zone changes offset at most a few times
+/// in one.
+const BUCKET_BITS: u32 = 22;
+
+impl Offsets {
+    fn new(tz: &TimeZone) -> Self {
+        let from = Timestamp::from_second(OFFSETS_FROM).unwrap_or(Timestamp::UNIX_EPOCH);
+        let initial = tz.to_offset(from).seconds();
+        let transitions = tz
+            .following(from)
+            .map(|t| (t.timestamp().as_second(), t.offset().seconds()))
+            .take_while(|(at, _)| *at < OFFSETS_TO)
+            .collect::<Vec<_>>();
+        let n = ((OFFSETS_TO - OFFSETS_FROM) >> BUCKET_BITS) as usize + 1;
+        let buckets = (0..n)
+            .map(|b| {
+                let start = OFFSETS_FROM + ((b as i64) << BUCKET_BITS);
+                transitions.partition_point(|(at, _)| *at < start) as u32
+            })
+            .collect();
+        Self {
+            initial,
+            transitions,
+            buckets,
+        }
+    }
+
+    /// The offset at `t` (Unix seconds) and the time of the next transition, if `t` is in the
+    /// window.
+    fn at(&self, t: i64) -> Option<(i32, i64)> {
+        if !(OFFSETS_FROM..OFFSETS_TO).contains(&t) {
+            return None;
+        }
+        let mut i = self.buckets[((t - OFFSETS_FROM) >> BUCKET_BITS) as usize] as usize;
+        while self.transitions.get(i).is_some_and(|(at, _)| *at <= t) {
+            i += 1;
+        }
+        let offset = match i {
+            0 => self.initial,
+            _ => self.transitions[i - 1].1,
+        };
+        let next = self.transitions.get(i).map_or(OFFSETS_TO, |(at, _)| *at);
+        Some((offset, next))
+    }
+
+    /// The offset in force throughout local day `day` (days since 1970-01-01) and two days on
+    /// either side, or `None` when a transition falls in that span (or it leaves the window).
+    /// Offsets are below 26 hours, so every wall-clock time of the day maps into the span.
+    fn steady(&self, day: i64) -> Option<i32> {
+        let midnight = day * i64::from(DAY_SECS);
+        let lo = midnight - 2 * i64::from(DAY_SECS);
+        let hi = midnight + 3 * i64::from(DAY_SECS);
+        let (offset, next) = self.at(lo)?;
+        (next > hi && hi < OFFSETS_TO).then_some(offset)
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(d: Date) -> i64 {
+    let (y, m, d) = (
+        i64::from(d.year()),
+        i64::from(d.month()),
+        i64::from(d.day()),
+    );
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date `days` after 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> Result<Date, SlaError> {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let y = i16::try_from(y).map_err(|_| SlaError::OutOfRange)?;
+    Ok(Date::new(y, m as i8, d as i8)?)
+}
+
+/// A day's open time as instants, in order; pieces never cross local midnight.
+enum Pieces<'a> {
+    /// No offset change near the day: `base + seconds of day` (`base` = local midnight as Unix
+    /// seconds minus the offset).
+    Steady {
+        ranges: Cow<'a, [(u32, u32)]>,
+        base: i64,
+    },
+    /// Computed boundary by boundary through the time zone (days near a transition).
+    Exact(Vec<(Timestamp, Timestamp)>),
+}
+
+impl Pieces<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Pieces::Steady { ranges, .. } => ranges.len(),
+            Pieces::Exact(v) => v.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> Result<(Timestamp, Timestamp), SlaError> {
+        match self {
+            Pieces::Steady { ranges, base } => {
+                let (a, b) = ranges[i];
+                Ok((
+                    Timestamp::from_second(base + i64::from(a))?,
+                    Timestamp::from_second(base + i64::from(b))?,
+                ))
+            }
+            Pieces::Exact(v) => Ok(v[i]),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -417,6 +559,10 @@ impl CalendarBuilder {
         for r in fixed_closed.values_mut().chain(annual_closed.values_mut()) {
             normalize(r);
         }
+        let fixed_closed = fixed_closed
+            .into_iter()
+            .map(|(d, r)| (days_from_civil(d), r))
+            .collect();
         Ok(BusinessCalendar {
             kind: Kind::Weekly(Box::new(Weekly {
                 tz_name,
@@ -426,6 +572,7 @@ impl CalendarBuilder {
                 pattern,
                 fixed_closed,
                 annual_closed,
+                offsets: OnceLock::new(),
             })),
         })
     }
@@ -469,15 +616,30 @@ fn subtract(open: &[(u32, u32)], closed: &[(u32, u32)]) -> Ranges {
 }
 
 impl Weekly {
-    fn civil_ranges(&self, d: Date) -> Ranges {
-        let base = &self.pattern[jiff_weekday_index(d.weekday())];
-        let fixed = self.fixed_closed.get(&d);
-        let annual = self.annual_closed.get(&(d.month(), d.day()));
-        match (fixed, annual) {
-            (None, None) => base.clone(),
-            (Some(c), None) | (None, Some(c)) => subtract(base, c),
-            (Some(c1), Some(c2)) => subtract(&subtract(base, c1), c2),
-        }
+    /// Open ranges of local day `day` (days since 1970-01-01), holidays removed.
+    fn civil_ranges(&self, day: i64) -> Result<Cow<'_, [(u32, u32)]>, SlaError> {
+        // 1970-01-01 was a Thursday (3, Monday-first).
+        let base = &self.pattern[(day + 3).rem_euclid(7) as usize];
+        let fixed = if self.fixed_closed.is_empty() {
+            None
+        } else {
+            self.fixed_closed.get(&day)
+        };
+        let annual = if self.annual_closed.is_empty() {
+            None
+        } else {
+            let d = civil_from_days(day)?;
+            self.annual_closed.get(&(d.month(), d.day()))
+        };
+        Ok(match (fixed, annual) {
+            (None, None) => Cow::Borrowed(base),
+            (Some(c), None) | (None, Some(c)) => Cow::Owned(subtract(base, c)),
+            (Some(c1), Some(c2)) => Cow::Owned(subtract(&subtract(base, c1), c2)),
+        })
+    }
+
+    fn offsets(&self) -> &Offsets {
+        self.offsets.get_or_init(|| Offsets::new(&self.tz))
     }
 
     fn instant(&self, d: Date, secs: u32) -> Result<Timestamp, SlaError> {
@@ -509,10 +671,26 @@ impl Weekly {
         }
     }
 
-    /// Open time on local date `d`, as instants, in order. Pieces never cross local midnight.
-    fn pieces(&self, d: Date) -> Result<Vec<(Timestamp, Timestamp)>, SlaError> {
+    /// Open time on local day `day` (days since 1970-01-01), as instants, in order. Pieces never
+    /// cross local midnight.
+    fn pieces(&self, day: i64) -> Result<Pieces<'_>, SlaError> {
+        let ranges = self.civil_ranges(day)?;
+        if let Some(offset) = self.offsets().steady(day) {
+            let base = day * i64::from(DAY_SECS) - i64::from(offset);
+            return Ok(Pieces::Steady { ranges, base });
+        }
+        self.exact_pieces(civil_from_days(day)?, &ranges)
+            .map(Pieces::Exact)
+    }
+
+    /// Open time on local date `d` through a time-zone query per boundary (any day).
+    fn exact_pieces(
+        &self,
+        d: Date,
+        ranges: &[(u32, u32)],
+    ) -> Result<Vec<(Timestamp, Timestamp)>, SlaError> {
         let mut out = Vec::new();
-        for (a, b) in self.civil_ranges(d) {
+        for &(a, b) in ranges {
             let (ta, tb) = (self.instant(d, a)?, self.instant(d, b)?);
             if ta < tb {
                 out.push((ta, tb));
@@ -521,18 +699,25 @@ impl Weekly {
         Ok(out)
     }
 
-    fn local_date(&self, t: Timestamp) -> Date {
-        self.tz.to_datetime(t).date()
+    /// The local day (days since 1970-01-01) of instant `t`.
+    fn local_day(&self, t: Timestamp) -> i64 {
+        let secs = t.as_second() - i64::from(t.subsec_nanosecond() < 0);
+        match self.offsets().at(secs) {
+            Some((offset, _)) => (secs + i64::from(offset)).div_euclid(i64::from(DAY_SECS)),
+            None => days_from_civil(self.tz.to_datetime(t).date()),
+        }
     }
 
     fn add(&self, start: Timestamp, dur: SignedDuration) -> Result<Timestamp, SlaError> {
         let mut remaining = dur;
         let mut cursor = start;
-        let mut day = self.local_date(start);
+        let mut day = self.local_day(start);
         let mut closed_days = 0;
         loop {
             let mut open_today = false;
-            for (a, b) in self.pieces(day)? {
+            let pieces = self.pieces(day)?;
+            for i in 0..pieces.len() {
+                let (a, b) = pieces.get(i)?;
                 if b <= cursor {
                     continue;
                 }
@@ -551,18 +736,20 @@ impl Weekly {
                     days: MAX_CLOSED_DAYS,
                 });
             }
-            day = day.tomorrow()?;
+            day += 1;
         }
     }
 
     fn sub(&self, end: Timestamp, dur: SignedDuration) -> Result<Timestamp, SlaError> {
         let mut remaining = dur;
         let mut cursor = end;
-        let mut day = self.local_date(end);
+        let mut day = self.local_day(end);
         let mut closed_days = 0;
         loop {
             let mut open_today = false;
-            for (a, b) in self.pieces(day)?.into_iter().rev() {
+            let pieces = self.pieces(day)?;
+            for i in (0..pieces.len()).rev() {
+                let (a, b) = pieces.get(i)?;
                 if a >= cursor {
                     continue;
                 }
@@ -581,7 +768,7 @@ impl Weekly {
                     days: MAX_CLOSED_DAYS,
                 });
             }
-            day = day.yesterday()?;
+            day -= 1;
         }
     }
 
@@ -589,26 +776,32 @@ impl Weekly {
     fn between(&self, a: Timestamp, b: Timestamp) -> Result<SignedDuration, SlaError> {
         let mut total = SignedDuration::ZERO;
         let mut cursor = a;
-        let mut day = self.local_date(a);
-        let last = self.local_date(b);
+        let mut day = self.local_day(a);
+        let last = self.local_day(b);
         while day <= last {
-            for (x, y) in self.pieces(day)? {
+            let pieces = self.pieces(day)?;
+            for i in 0..pieces.len() {
+                let (x, y) = pieces.get(i)?;
                 let (x, y) = (x.max(cursor), y.min(b));
                 if x < y {
                     total += y.duration_since(x);
                     cursor = y;
                 }
             }
-            day = day.tomorrow()?;
+            day += 1;
         }
         Ok(total)
     }
 
     fn is_open(&self, t: Timestamp) -> Result<bool, SlaError> {
-        Ok(self
-            .pieces(self.local_date(t))?
-            .iter()
-            .any(|(a, b)| *a <= t && t < *b))
+        let pieces = self.pieces(self.local_day(t))?;
+        for i in 0..pieces.len() {
+            let (a, b) = pieces.get(i)?;
+            if a <= t && t < b {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -721,5 +914,115 @@ impl BusinessCalendar {
             Kind::Weekly(w) if a <= b => w.between(a, b),
             Kind::Weekly(w) => Ok(-w.between(b, a)?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::Weekday::*;
+
+    /// Zones with spring-forward and fall-back (north and south), a 30-minute DST (Lord Howe), a
+    /// zone that changed its standard offset (Samoa skipped a day in 2011), Ramadan DST switches
+    /// (Casablanca), and no transitions at all.
+    const ZONES: &[&str] = &[
+        "America/New_York",
+        "America/Sao_Paulo",
+        "Australia/Lord_Howe",
+        "Pacific/Apia",
+        "Africa/Casablanca",
+        "Europe/London",
+        "Asia/Kolkata",
+        "Etc/UTC",
+    ];
+
+    fn weekly(zone: &str) -> Weekly {
+        let t = |h, m| TimeOfDay::hm(h, m).expect("valid time");
+        let cal = BusinessCalendar::builder(zone)
+            .hours(
+                &[Monday, Tuesday, Wednesday, Thursday, Friday],
+                t(9, 0),
+                t(17, 30),
+            )
+            .expect("valid hours")
+            .hours(&[Saturday], t(0, 0), t(3, 0))
+            .expect("valid hours")
+            .interval(
+                Sunday,
+                WorkInterval::new(t(22, 0), t(2, 30)).expect("overnight interval"),
+            )
+            .holiday(Holiday::full_day(
+                "h",
+                time::Date::from_calendar_date(2026, Month::July, 3).expect("date"),
+            ))
+            .build()
+            .expect("valid calendar");
+        match cal.kind {
+            Kind::Weekly(w) => *w,
+            Kind::Always => unreachable!("a weekly calendar"),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+
+        /// The arithmetic shortcut for days far from an offset change gives the instants the
+        /// time-zone query gives, and the local date of an instant is the zone's.
+        #[test]
+        fn steady_days_match_the_time_zone(
+            zone in proptest::sample::select(ZONES),
+            day in -2_000i64..60_000,
+            secs in 0i64..86_400,
+        ) {
+            let w = weekly(zone);
+            let d = civil_from_days(day).expect("in range");
+            prop_assert_eq!(days_from_civil(d), day);
+            prop_assert_eq!((day + 3).rem_euclid(7), i64::from(d.weekday().to_monday_zero_offset()));
+            let exact = w
+                .exact_pieces(d, &w.civil_ranges(day).expect("ranges"))
+                .expect("pieces");
+            let pieces = w.pieces(day).expect("pieces");
+            let got: Vec<_> = (0..pieces.len()).map(|i| pieces.get(i).expect("piece")).collect();
+            prop_assert_eq!(got, exact);
+            let t = Timestamp::from_second(day * 86_400 + secs).expect("in range")
+                + SignedDuration::from_nanos(123);
+            prop_assert_eq!(
+                civil_from_days(w.local_day(t)).expect("in range"),
+                w.tz.to_datetime(t).date()
+            );
+        }
+    }
+
+    #[test]
+    fn civil_days_round_trip_against_jiff() {
+        let epoch = jiff::civil::date(1970, 1, 1);
+        for day in (-800_000i64..800_000).step_by(97) {
+            let d = civil_from_days(day).expect("in range");
+            let expected = epoch
+                .checked_add(jiff::Span::new().days(day))
+                .expect("in range");
+            assert_eq!(d, expected, "day {day}");
+            assert_eq!(days_from_civil(d), day);
+        }
+    }
+
+    #[test]
+    fn transition_days_take_the_exact_path() {
+        let w = weekly("America/New_York");
+        // 2026-03-08: spring forward; 2026-11-01: fall back.
+        for d in [
+            jiff::civil::date(2026, 3, 8),
+            jiff::civil::date(2026, 11, 1),
+        ] {
+            let day = days_from_civil(d);
+            assert!(w.offsets().steady(day).is_none());
+            assert!(matches!(w.pieces(day).expect("pieces"), Pieces::Exact(_)));
+        }
+        let day = days_from_civil(jiff::civil::date(2026, 6, 15));
+        assert!(matches!(
+            w.pieces(day).expect("pieces"),
+            Pieces::Steady { .. }
+        ));
     }
 }

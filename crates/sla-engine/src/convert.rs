@@ -4,13 +4,22 @@ use crate::SlaError;
 use jiff::{SignedDuration, Timestamp};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
+/// (Seconds and nanoseconds: no 128-bit division.)
 pub(crate) fn to_ts(t: OffsetDateTime) -> Result<Timestamp, SlaError> {
-    Timestamp::from_nanosecond(t.unix_timestamp_nanos()).map_err(|_| SlaError::OutOfRange)
+    Timestamp::new(t.unix_timestamp(), t.nanosecond() as i32).map_err(|_| SlaError::OutOfRange)
 }
 
 /// Results are returned in UTC.
 pub(crate) fn from_ts(ts: Timestamp) -> Result<OffsetDateTime, SlaError> {
-    OffsetDateTime::from_unix_timestamp_nanos(ts.as_nanosecond())
+    // jiff gives the seconds and the nanoseconds the same sign; `time` wants whole seconds
+    // rounded down and a non-negative fraction.
+    let (mut secs, mut nanos) = (ts.as_second(), ts.subsec_nanosecond());
+    if nanos < 0 {
+        secs -= 1;
+        nanos += 1_000_000_000;
+    }
+    OffsetDateTime::from_unix_timestamp(secs)
+        .and_then(|t| t.replace_nanosecond(nanos as u32))
         .map(|t| t.to_offset(UtcOffset::UTC))
         .map_err(|_| SlaError::OutOfRange)
 }
@@ -37,6 +46,30 @@ pub(crate) fn weekday_index(w: time::Weekday) -> usize {
     usize::from(w.number_days_from_monday())
 }
 
-pub(crate) fn jiff_weekday_index(w: jiff::civil::Weekday) -> usize {
-    w.to_monday_zero_offset() as usize
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_agree_with_nanosecond_arithmetic() {
+        for nanos in [
+            0i128,
+            1,
+            -1,
+            999_999_999,
+            -999_999_999,
+            1_000_000_000,
+            -1_000_000_001,
+            1_767_225_600_123_456_789,
+            -2_208_988_800_000_000_001,
+            4_102_444_800_999_999_999,
+            -62_135_596_800_000_000_001,
+        ] {
+            let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).expect("in range");
+            let ts = to_ts(t).expect("in range");
+            assert_eq!(ts, Timestamp::from_nanosecond(nanos).expect("in range"));
+            assert_eq!(from_ts(ts).expect("in range"), t);
+            assert_eq!(from_ts(ts).expect("in range").offset(), UtcOffset::UTC);
+        }
+    }
 }

@@ -202,16 +202,25 @@ impl Escalations {
 
     /// The escalation levels of a target, as `(level, rule)`; levels start at 1.
     pub fn levels(&self, kind: TargetKind) -> Vec<(u8, &EscalationRule)> {
-        match kind {
-            TargetKind::FirstResponse => self.response.iter().map(|r| (1, r)).collect(),
-            TargetKind::NextResponse => self.next_response.iter().map(|r| (1, r)).collect(),
-            TargetKind::Resolution => self
-                .resolution
+        self.level_rules(kind).collect()
+    }
+
+    /// [`Escalations::levels`] without collecting.
+    pub(crate) fn level_rules(
+        &self,
+        kind: TargetKind,
+    ) -> impl Iterator<Item = (u8, &EscalationRule)> {
+        let (single, levels): (Option<&EscalationRule>, &[Option<EscalationRule>]) = match kind {
+            TargetKind::FirstResponse => (self.response.as_ref(), &[]),
+            TargetKind::NextResponse => (self.next_response.as_ref(), &[]),
+            TargetKind::Resolution => (None, &self.resolution),
+        };
+        single.map(|r| (1, r)).into_iter().chain(
+            levels
                 .iter()
                 .zip(1u8..)
-                .filter_map(|(r, l)| r.as_ref().map(|r| (l, r)))
-                .collect(),
-        }
+                .filter_map(|(r, l)| r.as_ref().map(|r| (l, r))),
+        )
     }
 }
 

@@ -8,6 +8,7 @@ use crate::policy::{
     HoursMode, Priority, PriorityTarget, Recipient, SlaPolicy, Status, TargetKind,
 };
 use jiff::{SignedDuration, Timestamp};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use time::{Duration, OffsetDateTime};
 
@@ -267,7 +268,7 @@ struct Spec<'a> {
     start: Timestamp,
     met: Option<Timestamp>,
     manual: Option<Timestamp>,
-    key: String,
+    key: Cow<'static, str>,
     pauses: &'a [Pause],
     /// Whether the ticket is in a stopping status now (the last pause is open-ended).
     paused_now: Option<Timestamp>,
@@ -368,7 +369,7 @@ impl SlaSchedule {
                 start: created,
                 met: first_reply,
                 manual: last_override(TargetKind::FirstResponse, created, None),
-                key: TargetKind::FirstResponse.as_str().to_owned(),
+                key: Cow::Borrowed(TargetKind::FirstResponse.as_str()),
                 pauses: &pauses,
                 paused_now,
             },
@@ -383,7 +384,7 @@ impl SlaSchedule {
                 start: created,
                 met: resolved_since,
                 manual: last_override(TargetKind::Resolution, created, None),
-                key: TargetKind::Resolution.as_str().to_owned(),
+                key: Cow::Borrowed(TargetKind::Resolution.as_str()),
                 pauses: &pauses,
                 paused_now,
             },
@@ -395,7 +396,7 @@ impl SlaSchedule {
                 let secs = start.as_second();
                 let nanos = start.subsec_nanosecond();
                 let key = if nanos == 0 {
-                    format!("{}@{secs}", TargetKind::NextResponse.as_str())
+                    cycle_key(secs)
                 } else {
                     format!("{}@{secs}.{nanos:09}", TargetKind::NextResponse.as_str())
                 };
@@ -408,7 +409,7 @@ impl SlaSchedule {
                         start,
                         met,
                         manual: last_override(TargetKind::NextResponse, start, met),
-                        key,
+                        key: Cow::Owned(key),
                         pauses: &pauses,
                         paused_now,
                     },
@@ -510,18 +511,15 @@ fn build(
     if let Some(due) = due_ts
         && target.escalation_enabled
     {
-        let mut rules: Vec<(SlaEventKind, String, &crate::policy::EscalationRule)> = Vec::new();
-        if let Some(r) = policy.escalation.reminder(spec.kind) {
-            rules.push((SlaEventKind::Reminder, "reminder".to_owned(), r));
-        }
-        for (level, r) in policy.escalation.levels(spec.kind) {
-            rules.push((
-                SlaEventKind::Escalation { level },
-                format!("level_{level}"),
-                r,
-            ));
-        }
-        for (kind, suffix, rule) in rules {
+        let reminder = policy
+            .escalation
+            .reminder(spec.kind)
+            .map(|r| (SlaEventKind::Reminder, r));
+        let levels = policy
+            .escalation
+            .level_rules(spec.kind)
+            .map(|(level, r)| (SlaEventKind::Escalation { level }, r));
+        for (kind, rule) in reminder.into_iter().chain(levels) {
             let at = cal.add_ts(due, to_sd(rule.offset))?.max(spec.start);
             let Some(at) = defer_past_pauses(at, spec.pauses) else {
                 continue;
@@ -530,7 +528,7 @@ fn build(
                 continue;
             }
             events.push(SlaEvent {
-                key: format!("{}:{suffix}", spec.key),
+                key: event_key(&spec.key, kind),
                 at: from_ts(at)?,
                 target: spec.kind,
                 kind,
@@ -540,4 +538,76 @@ fn build(
         }
     }
     Ok(timer)
+}
+
+/// `next_response@{secs}` (whole seconds), without formatting machinery.
+fn cycle_key(secs: i64) -> String {
+    let prefix = TargetKind::NextResponse.as_str();
+    let mut key = String::with_capacity(prefix.len() + 21);
+    key.push_str(prefix);
+    key.push('@');
+    if secs < 0 {
+        key.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut n = secs.unsigned_abs();
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        key.push(char::from(d));
+    }
+    key
+}
+
+/// `{timer key}:reminder` or `{timer key}:level_{n}`, built without formatting machinery.
+fn event_key(timer: &str, kind: SlaEventKind) -> String {
+    let mut key = String::with_capacity(timer.len() + 9);
+    key.push_str(timer);
+    match kind {
+        SlaEventKind::Reminder => key.push_str(":reminder"),
+        SlaEventKind::Escalation { level } => {
+            key.push_str(":level_");
+            if level >= 100 {
+                key.push(char::from(b'0' + level / 100));
+            }
+            if level >= 10 {
+                key.push(char::from(b'0' + (level / 10) % 10));
+            }
+            key.push(char::from(b'0' + level % 10));
+        }
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycle_keys_read_as_before() {
+        for secs in [0i64, 7, -7, 1_717_430_400, i64::MIN, i64::MAX] {
+            assert_eq!(cycle_key(secs), format!("next_response@{secs}"));
+        }
+    }
+
+    #[test]
+    fn event_keys_read_as_before() {
+        assert_eq!(
+            event_key("first_response", SlaEventKind::Reminder),
+            "first_response:reminder"
+        );
+        for level in [0u8, 1, 4, 9, 10, 42, 99, 100, 255] {
+            assert_eq!(
+                event_key("next_response@17", SlaEventKind::Escalation { level }),
+                format!("next_response@17:level_{level}")
+            );
+        }
+    }
 }

@@ -296,6 +296,11 @@ pub async fn webhooks_enqueue_in_ticket_transaction(store: SharedStore) {
             updated_at: t0(),
             last_message_at: Some(t0()),
             deleted: false,
+            ticket_type: None,
+            spam: false,
+            status_changed_at: None,
+            last_customer_message_at: Some(t0()),
+            last_agent_response_at: None,
         })
         .await
         .expect("ticket");

@@ -162,31 +162,46 @@ impl TicketTx for Tx {
         if lookup.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb = QueryBuilder::<Db>::new(format!(
-            "SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = "
-        ));
-        qb.push_bind(self.account.0).push(" AND (1 = 0");
+        // One indexed SELECT per identity, united: a single WHERE with ORs lets SQLite fall back to
+        // scanning the account's contacts (every message would then cost O(contacts)).
+        let mut qb = QueryBuilder::<Db>::new("");
+        let mut first = true;
+        let mut part = |qb: &mut QueryBuilder<Db>| {
+            if !first {
+                qb.push(" UNION ");
+            }
+            first = false;
+            qb.push(format!(
+                "SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = "
+            ))
+            .push_bind(self.account.0)
+            .push(" AND ");
+        };
         if !lookup.wa_ids.is_empty() {
-            qb.push(" OR ");
+            part(&mut qb);
             push_in(&mut qb, "wa_id", &lookup.wa_ids);
         }
         if let Some(b) = &lookup.bsuid {
-            qb.push(" OR bsuid = ").push_bind(b.clone());
+            part(&mut qb);
+            qb.push("bsuid = ").push_bind(b.clone());
         }
         if !lookup.phones.is_empty() {
-            qb.push(" OR ");
+            part(&mut qb);
             push_in(&mut qb, "phone_e164", &lookup.phones);
-            qb.push(" OR ");
+            part(&mut qb);
             push_in(&mut qb, "mobile_e164", &lookup.phones);
         }
         if let Some(e) = &lookup.email {
-            qb.push(" OR lower(email) = lower(")
+            part(&mut qb);
+            qb.push("lower(email) = lower(")
                 .push_bind(e.clone())
                 .push(")");
         }
-        qb.push(") ORDER BY id");
+        // No ORDER BY: SQLite would satisfy it by walking the account's contacts in id order.
         let rows = qb.build().fetch_all(&mut *self.tx).await.map_err(db_err)?;
-        collect(rows, contact)
+        let mut found = collect(rows, contact)?;
+        found.sort_by_key(|c| c.id);
+        Ok(found)
     }
 
     async fn get_contact(&mut self, id: ContactId) -> StoreResult<ContactRow> {

@@ -164,6 +164,21 @@ struct TypedRules {
 }
 
 impl TypedRules {
+    /// The account's rules of `rule_type`; the mode setting is read only when one is active.
+    async fn load(
+        store: &dyn Store,
+        account: ticketing_core::AccountId,
+        rule_type: RuleType,
+    ) -> Result<Self, StoreError> {
+        let rules = load_rules(store, account, rule_type).await?;
+        let mode = if rules.iter().any(|r| r.active) {
+            execution_mode(store, account, rule_type).await?
+        } else {
+            rule_type.default_execution_mode()
+        };
+        Ok(Self { rules, mode })
+    }
+
     fn set(&self) -> RuleSet<'_> {
         RuleSet::new(&self.rules, self.mode)
     }
@@ -193,32 +208,12 @@ impl AccountRules {
         store: &dyn Store,
         account: ticketing_core::AccountId,
     ) -> Result<Option<Self>, StoreError> {
-        let mut typed = Vec::with_capacity(3);
-        for rule_type in [
-            RuleType::TicketCreation,
-            RuleType::TicketUpdates,
-            RuleType::TimeTriggers,
-        ] {
-            let rules = load_rules(store, account, rule_type).await?;
-            let mode = if rules.iter().any(|r| r.active) {
-                execution_mode(store, account, rule_type).await?
-            } else {
-                rule_type.default_execution_mode()
-            };
-            typed.push(TypedRules { rules, mode });
-        }
-        if !typed.iter().any(TypedRules::any_active) {
+        let creation = TypedRules::load(store, account, RuleType::TicketCreation).await?;
+        let updates = TypedRules::load(store, account, RuleType::TicketUpdates).await?;
+        let time = TypedRules::load(store, account, RuleType::TimeTriggers).await?;
+        if !(creation.any_active() || updates.any_active() || time.any_active()) {
             return Ok(None);
         }
-        let time = typed
-            .pop()
-            .unwrap_or_else(|| unreachable_rules(RuleType::TimeTriggers));
-        let updates = typed
-            .pop()
-            .unwrap_or_else(|| unreachable_rules(RuleType::TicketUpdates));
-        let creation = typed
-            .pop()
-            .unwrap_or_else(|| unreachable_rules(RuleType::TicketCreation));
         let assigns = [&creation, &updates, &time].iter().any(|t| {
             t.rules.iter().any(|r| {
                 r.active
@@ -251,13 +246,6 @@ impl AccountRules {
             RuleType::TicketUpdates => self.updates.any_active(),
             RuleType::TimeTriggers => self.time.any_active(),
         }
-    }
-}
-
-fn unreachable_rules(rule_type: RuleType) -> TypedRules {
-    TypedRules {
-        rules: Vec::new(),
-        mode: rule_type.default_execution_mode(),
     }
 }
 
@@ -784,6 +772,23 @@ pub async fn run_rules(
     Ok(true)
 }
 
+/// A stored ticket's requester and description text (its first customer message), read in `tx`:
+/// what [`TicketContext`] borrows.
+pub async fn requester_and_description(
+    tx: &mut dyn OutboundTx,
+    ticket: &TicketRow,
+) -> Result<(ContactRow, String), StoreError> {
+    let contact = tx.get_contact(ticket.fields.requester_id).await?;
+    let description = tx
+        .ticket_entries(ticket.id)
+        .await?
+        .into_iter()
+        .find(|e| e.fields.incoming)
+        .map(|e| e.fields.body_text)
+        .unwrap_or_default();
+    Ok((contact, description))
+}
+
 /// Runs the ticket-update rules on a change an agent made (`events`: a field change, a reply, a
 /// note), inside the change's transaction. Reads the requester and the description in `tx` only
 /// when the account has update rules.
@@ -802,14 +807,7 @@ pub async fn on_agent_update(
     if events.is_empty() || !rules.has(RuleType::TicketUpdates) {
         return Ok(false);
     }
-    let contact = tx.get_contact(ticket.fields.requester_id).await?;
-    let description = tx
-        .ticket_entries(ticket.id)
-        .await?
-        .into_iter()
-        .find(|e| e.fields.incoming)
-        .map(|e| e.fields.body_text)
-        .unwrap_or_default();
+    let (contact, description) = requester_and_description(tx, ticket).await?;
     let trigger = Trigger::TicketUpdated(rules_engine::Update {
         performer: rules_engine::Performer::Agent(agent),
         events,

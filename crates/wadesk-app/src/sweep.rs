@@ -94,14 +94,8 @@ async fn sweep_ticket(
     if f.deleted || f.spam || f.status == ticketing_core::Status::Closed.code() {
         return Ok(false);
     }
-    let contact = tx.get_contact(f.requester_id).await?;
-    let description = tx
-        .ticket_entries(ticket.id)
-        .await?
-        .into_iter()
-        .find(|e| e.fields.incoming)
-        .map(|e| e.fields.body_text)
-        .unwrap_or_default();
+    let (contact, description) =
+        crate::automation::requester_and_description(tx.as_mut(), &ticket).await?;
     let ctx = TicketContext {
         contact: &contact,
         description_text: &description,

@@ -876,3 +876,42 @@ async fn rule_webhooks_reach_their_receiver_with_placeholders(backend: Backend) 
     app.stop().await;
 }
 on_both!(rule_webhooks_reach_their_receiver_with_placeholders);
+
+/// The ticket fields rules set are validated on the API as well: an unknown `type` and an unknown
+/// list `filter` are refused with the field named, and nothing changes.
+async fn ticket_type_and_filter_reject_bad_input(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.connect_number(PNID).await;
+    assert_eq!(
+        app.post_signed(&message_at(
+            "16505551234",
+            "wamid.BAD1",
+            "Hi",
+            unix_now() - 60
+        ))
+        .await
+        .status(),
+        200
+    );
+    let id = first_ticket_seen(&app).await["id"].as_i64().unwrap();
+    for bad in [json!({"type": "Complaint"}), json!({"type": 7})] {
+        let (s, e) = call(&app, Method::PUT, &format!("/tickets/{id}"), Some(bad)).await;
+        assert_eq!(s, 400, "{e}");
+        assert!(e.to_string().contains("type"), "{e}");
+    }
+    let (s, t) = call(
+        &app,
+        Method::PUT,
+        &format!("/tickets/{id}"),
+        Some(json!({"type": "Refund"})),
+    )
+    .await;
+    assert_eq!((s, &t["type"]), (200, &json!("Refund")));
+    let (s, e) = call(&app, Method::GET, "/tickets?filter=everything", None).await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["errors"][0]["field"], "filter", "{e}");
+    let (_, t) = call(&app, Method::GET, &format!("/tickets/{id}"), None).await;
+    assert_eq!(t["type"], "Refund");
+    app.stop().await;
+}
+on_both!(ticket_type_and_filter_reject_bad_input);

@@ -18,7 +18,7 @@
 
 use crate::assign::AssignmentState;
 use crate::eval::{
-    ConditionsCheck, Facts, PreparedCondition, PreparedSets, TextCache, check_sets, fold, fold_eq,
+    ConditionsCheck, Facts, PreparedSet, PreparedSets, TextCache, check_sets, fold, fold_eq,
     prepare_sets, sets_match,
 };
 use crate::hours::BusinessHours;
@@ -31,6 +31,7 @@ use crate::view::{Performer, TicketEvent, TicketView, Trigger, Update, service_w
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// Everything a run needs besides rules, ticket and trigger.
@@ -245,8 +246,8 @@ pub struct EventCheck {
 pub struct RuleExplanation {
     /// Rule id.
     pub rule_id: RuleId,
-    /// Rule name.
-    pub name: String,
+    /// Rule name (shared with [`PreparedRules`], which allocates it once rather than per run).
+    pub name: Arc<str>,
     /// Rule position.
     pub position: i64,
     /// Result.
@@ -402,7 +403,16 @@ pub fn evaluate_with(
 #[derive(Debug, Clone, Default)]
 pub struct PreparedRules {
     rules: Vec<Rule>,
-    prepared: Vec<Vec<Vec<PreparedCondition>>>,
+    prepared: Vec<PreparedRule>,
+}
+
+/// What [`PreparedRules`] keeps per rule besides the rule.
+#[derive(Debug, Clone)]
+struct PreparedRule {
+    /// The rule's name, shared by every explanation.
+    name: Arc<str>,
+    /// Its conditions, prepared.
+    sets: Vec<PreparedSet>,
 }
 
 impl PreparedRules {
@@ -411,7 +421,10 @@ impl PreparedRules {
         rules.sort_by_key(|r| (r.position, r.id));
         let prepared = rules
             .iter()
-            .map(|r| prepare_sets(&r.condition_sets))
+            .map(|r| PreparedRule {
+                name: Arc::from(r.name.as_str()),
+                sets: prepare_sets(&r.condition_sets),
+            })
             .collect();
         Self { rules, prepared }
     }
@@ -441,7 +454,7 @@ impl PreparedRules {
             .iter()
             .zip(&self.prepared)
             .filter(|(r, _)| r.rule_type == rule_type)
-            .map(|(r, p)| (r, Some(p.as_slice())));
+            .map(|(r, p)| (r, Some((&p.name, p.sets.as_slice()))));
         run(ordered, mode, ticket, trigger, env, explain)
     }
 }
@@ -454,7 +467,7 @@ impl From<Vec<Rule>> for PreparedRules {
 
 /// The run itself, over rules of the trigger's type already in order.
 fn run<'r>(
-    ordered: impl Iterator<Item = (&'r Rule, Option<&'r PreparedSets>)>,
+    ordered: impl Iterator<Item = (&'r Rule, Option<(&'r Arc<str>, &'r PreparedSets)>)>,
     mode: ExecutionMode,
     ticket: &TicketView,
     trigger: &Trigger,
@@ -477,9 +490,13 @@ fn run<'r>(
     };
 
     for (rule, prepared) in ordered {
+        let (name, prepared) = match prepared {
+            Some((name, sets)) => (Arc::clone(name), Some(sets)),
+            None => (Arc::from(rule.name.as_str()), None),
+        };
         let mut ex = RuleExplanation {
             rule_id: rule.id,
-            name: rule.name.clone(),
+            name,
             position: rule.position,
             outcome: RuleOutcome::Matched,
             performer_matched: None,
@@ -567,6 +584,7 @@ fn run<'r>(
                 }
                 ex.actions.push(outcome);
             }
+            cache.ticket_changed();
             if !events.is_empty() {
                 caused_updates.push(Update {
                     performer: Performer::Automation(rule.id),

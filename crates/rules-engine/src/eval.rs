@@ -8,7 +8,9 @@ use crate::view::{MessageView, TicketView};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::mem::Discriminant;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 #[cfg(test)]
@@ -27,20 +29,25 @@ pub(crate) struct Facts<'a> {
 }
 
 /// Why one condition was true or false.
+///
+/// The texts and values are shared (`Arc`): with [`crate::PreparedRules`] the constant parts are
+/// built once, and the value found on the ticket is built once per run and field (until an action
+/// changes the ticket), so explaining a condition allocates nothing for them. They serialize as
+/// plain strings and JSON values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConditionCheck {
     /// Path in the rule, e.g. `conditions[0].properties[1]`.
-    pub path: String,
+    pub path: Arc<str>,
     /// `ticket`, `contact` or `message`.
-    pub resource_type: String,
+    pub resource_type: Arc<str>,
     /// Field name.
-    pub field_name: String,
+    pub field_name: Arc<str>,
     /// Operator name.
-    pub operator: String,
+    pub operator: Arc<str>,
     /// The rule's operand (`null` for unary operators).
-    pub expected: Value,
+    pub expected: Arc<Value>,
     /// The value found on the ticket (`null` when unset).
-    pub actual: Value,
+    pub actual: Arc<Value>,
     /// The result.
     pub matched: bool,
 }
@@ -48,8 +55,8 @@ pub struct ConditionCheck {
 /// Why one condition set was true or false.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SetCheck {
-    /// Set name.
-    pub name: String,
+    /// Set name (shared, like the texts of [`ConditionCheck`]).
+    pub name: Arc<str>,
     /// `all` or `any`.
     pub match_type: MatchType,
     /// The result.
@@ -71,17 +78,26 @@ pub struct ConditionsCheck {
 
 /// A rule's conditions prepared once for many evaluations (see [`crate::PreparedRules`]): the
 /// operand texts folded (or normalised, for phones) and split into words, and the constant parts
-/// of the explanation. Indexed `[set][condition]`.
-pub(crate) type PreparedSets = [Vec<PreparedCondition>];
+/// of the explanation. Indexed `[set].conditions[condition]`.
+pub(crate) type PreparedSets = [PreparedSet];
+
+/// One condition set, prepared.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedSet {
+    name: Arc<str>,
+    conditions: Vec<PreparedCondition>,
+}
 
 /// One condition, prepared.
 #[derive(Debug, Clone)]
 pub(crate) struct PreparedCondition {
     /// Text operand items as [`test_text`] compares them; `None` for other operands.
     items: Option<Vec<FoldedText>>,
-    path: String,
-    field_name: String,
-    expected: Value,
+    path: Arc<str>,
+    resource_type: Arc<str>,
+    field_name: Arc<str>,
+    operator: Arc<str>,
+    expected: Arc<Value>,
 }
 
 impl PreparedCondition {
@@ -104,29 +120,38 @@ impl PreparedCondition {
         };
         Self {
             items,
-            path: format!("conditions[{i}].properties[{j}]"),
-            field_name: c.field.wire_name(),
-            expected: operand_json(&c.operand),
+            path: condition_path(i, j),
+            resource_type: c.field.resource().shared_name(),
+            field_name: c.field.shared_wire_name(),
+            operator: c.operator.shared_name(),
+            expected: Arc::new(operand_json(&c.operand)),
         }
     }
 }
 
+fn condition_path(i: usize, j: usize) -> Arc<str> {
+    Arc::from(format!("conditions[{i}].properties[{j}]"))
+}
+
 /// Prepares every condition of `sets`.
-pub(crate) fn prepare_sets(sets: &[ConditionSet]) -> Vec<Vec<PreparedCondition>> {
+pub(crate) fn prepare_sets(sets: &[ConditionSet]) -> Vec<PreparedSet> {
     sets.iter()
         .enumerate()
-        .map(|(i, s)| {
-            s.conditions
+        .map(|(i, s)| PreparedSet {
+            name: Arc::from(s.name.as_str()),
+            conditions: s
+                .conditions
                 .iter()
                 .enumerate()
                 .map(|(j, c)| PreparedCondition::new(i, j, c))
-                .collect()
+                .collect(),
         })
         .collect()
 }
 
 fn prepared_at(prep: Option<&PreparedSets>, i: usize, j: usize) -> Option<&PreparedCondition> {
-    prep.and_then(|p| p.get(i)).and_then(|s| s.get(j))
+    prep.and_then(|p| p.get(i))
+        .and_then(|s| s.conditions.get(j))
 }
 
 pub(crate) fn check_sets(
@@ -193,22 +218,26 @@ fn check_set(
         .map(|(j, c)| {
             let p = prepared_at(prep, i, j);
             let matched = test(c, p, facts);
-            let (path, field_name, expected) = match p {
-                Some(p) => (p.path.clone(), p.field_name.clone(), p.expected.clone()),
-                None => (
-                    format!("conditions[{i}].properties[{j}]"),
-                    c.field.wire_name(),
-                    operand_json(&c.operand),
-                ),
-            };
-            ConditionCheck {
-                path,
-                resource_type: c.field.resource().as_str().to_owned(),
-                field_name,
-                operator: c.operator.as_str().to_owned(),
-                expected,
-                actual: actual_json(&c.field, facts),
-                matched,
+            let actual = facts.cache.actual_json(&c.field, facts);
+            match p {
+                Some(p) => ConditionCheck {
+                    path: Arc::clone(&p.path),
+                    resource_type: Arc::clone(&p.resource_type),
+                    field_name: Arc::clone(&p.field_name),
+                    operator: Arc::clone(&p.operator),
+                    expected: Arc::clone(&p.expected),
+                    actual,
+                    matched,
+                },
+                None => ConditionCheck {
+                    path: condition_path(i, j),
+                    resource_type: c.field.resource().shared_name(),
+                    field_name: c.field.shared_wire_name(),
+                    operator: c.operator.shared_name(),
+                    expected: Arc::new(operand_json(&c.operand)),
+                    actual,
+                    matched,
+                },
             }
         })
         .collect();
@@ -217,7 +246,10 @@ fn check_set(
         MatchType::Any => properties.iter().any(|p| p.matched),
     };
     SetCheck {
-        name: set.name.clone(),
+        name: match prep.and_then(|p| p.get(i)) {
+            Some(p) => Arc::clone(&p.name),
+            None => Arc::from(set.name.as_str()),
+        },
         match_type: set.match_type,
         matched,
         properties,
@@ -241,6 +273,10 @@ fn operand_json(o: &Operand) -> Value {
 /// Texts of the ticket, the contact and the message that rules never change, lowercased and split
 /// into words once per evaluation (not once per condition). Filled lazily: a text no condition
 /// reads is never folded.
+///
+/// Also keeps the explained value of each field read so far ([`actual_json`], shared between the
+/// rules of a run): valid while the ticket is unchanged, so the run calls
+/// [`TextCache::ticket_changed`] after applying a rule's actions.
 #[derive(Default)]
 pub(crate) struct TextCache {
     subject: OnceCell<FoldedText>,
@@ -248,6 +284,30 @@ pub(crate) struct TextCache {
     contact_name: OnceCell<FoldedText>,
     message_body: OnceCell<FoldedText>,
     phone: OnceCell<Option<String>>,
+    /// Explained values by field (custom contact fields are not kept: they are told apart by name).
+    actuals: RefCell<Vec<(Discriminant<Field>, Arc<Value>)>>,
+}
+
+impl TextCache {
+    /// [`actual_json`], built once per field while the ticket does not change.
+    pub(crate) fn actual_json(&self, field: &Field, f: &Facts<'_>) -> Arc<Value> {
+        if matches!(field, Field::ContactCustom(_)) {
+            return Arc::new(actual_json(field, f));
+        }
+        let key = std::mem::discriminant(field);
+        if let Some((_, v)) = self.actuals.borrow().iter().find(|(k, _)| *k == key) {
+            return Arc::clone(v);
+        }
+        let v = Arc::new(actual_json(field, f));
+        self.actuals.borrow_mut().push((key, Arc::clone(&v)));
+        v
+    }
+
+    /// Forgets the explained values: the ticket was changed by a rule's actions. (The folded
+    /// texts stay: actions never change them.)
+    pub(crate) fn ticket_changed(&self) {
+        self.actuals.borrow_mut().clear();
+    }
 }
 
 /// A lowercased text and the byte ranges of its words.

@@ -247,21 +247,17 @@ fn dry_run_explains_each_condition() {
         "no short circuit: every condition is explained"
     );
     assert_eq!(
-        (props[0].path.as_str(), props[0].matched),
+        (&*props[0].path, props[0].matched),
         ("conditions[0].properties[0]", true)
     );
-    assert_eq!(props[0].actual, json!(13));
-    assert_eq!(props[0].expected, json!([13]));
+    assert_eq!(*props[0].actual, json!(13));
+    assert_eq!(*props[0].expected, json!([13]));
     assert_eq!(
-        (
-            props[1].field_name.as_str(),
-            props[1].operator.as_str(),
-            props[1].matched
-        ),
+        (&*props[1].field_name, &*props[1].operator, props[1].matched),
         ("priority", "greater_than", false)
     );
-    assert_eq!(props[1].actual, json!(1));
-    assert_eq!(props[2].actual, json!("+5511912345678"));
+    assert_eq!(*props[1].actual, json!(1));
+    assert_eq!(*props[2].actual, json!("+5511912345678"));
     assert!(!props[2].matched);
     // The explanation serialises for a dry-run endpoint / execution log.
     let j = serde_json::to_value(ex).unwrap();

@@ -277,3 +277,33 @@ proptest! {
         prop_assert_eq!(&prepared.evaluate(mode, &t, &trigger, &env, Explain::Outcomes), &lean);
     }
 }
+
+proptest! {
+    /// Each rule's explanation shows the ticket as that rule saw it, after the actions of the rules
+    /// before it: the values found on the ticket, shared between the rules of a run, are rebuilt
+    /// once an action changes the ticket. Checked against running each rule alone on the ticket
+    /// and assignment data left by the rules before it.
+    #[test]
+    fn explanations_show_the_ticket_each_rule_saw(
+        specs in proptest::collection::vec(rule_spec(), 0..8),
+        t in ticket_strategy(),
+    ) {
+        let rules = build(&specs, RuleType::TicketCreation);
+        let mode = ExecutionMode::AllMatching;
+        let env = Env::new(NOW, &AlwaysOpen).with_assignment(roster());
+        let full = evaluate(&rules, mode, &t, &created(), &env);
+        let prepared = PreparedRules::new(rules.clone());
+        prop_assert_eq!(&prepared.evaluate(mode, &t, &created(), &env, Explain::Full), &full);
+        let by_id = |id: RuleId| rules.iter().find(|r| r.id == id).cloned().unwrap();
+        let mut ticket = t.clone();
+        let mut assignment = roster();
+        for explained in &full.rules {
+            let alone_env = Env::new(NOW, &AlwaysOpen).with_assignment(assignment.clone());
+            let alone = evaluate(&[by_id(explained.rule_id)], mode, &ticket, &created(), &alone_env);
+            prop_assert_eq!(&alone.rules[0], explained);
+            ticket = alone.ticket;
+            assignment = alone.assignment;
+        }
+        prop_assert_eq!(&ticket, &full.ticket);
+    }
+}

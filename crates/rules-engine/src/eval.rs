@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 use std::mem::Discriminant;
 use std::sync::Arc;
+use std::sync::OnceLock;
 use time::OffsetDateTime;
 
 #[cfg(test)]
@@ -30,20 +31,20 @@ pub(crate) struct Facts<'a> {
 
 /// Why one condition was true or false.
 ///
-/// The texts and values are shared (`Arc`): with [`crate::PreparedRules`] the constant parts are
-/// built once, and the value found on the ticket is built once per run and field (until an action
-/// changes the ticket), so explaining a condition allocates nothing for them. They serialize as
-/// plain strings and JSON values.
+/// Built without copying: the texts are static strings (only a custom field's name or the path of
+/// a rule with unusually many conditions is allocated), the values are shared (`Arc`): the
+/// operand built once by [`crate::PreparedRules`], the value found on the ticket once per run and
+/// field (until an action changes the ticket). They serialize as plain strings and JSON values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConditionCheck {
     /// Path in the rule, e.g. `conditions[0].properties[1]`.
-    pub path: Arc<str>,
+    pub path: Cow<'static, str>,
     /// `ticket`, `contact` or `message`.
-    pub resource_type: Arc<str>,
+    pub resource_type: Cow<'static, str>,
     /// Field name.
-    pub field_name: Arc<str>,
+    pub field_name: Cow<'static, str>,
     /// Operator name.
-    pub operator: Arc<str>,
+    pub operator: Cow<'static, str>,
     /// The rule's operand (`null` for unary operators).
     pub expected: Arc<Value>,
     /// The value found on the ticket (`null` when unset).
@@ -93,15 +94,12 @@ pub(crate) struct PreparedSet {
 pub(crate) struct PreparedCondition {
     /// Text operand items as [`test_text`] compares them; `None` for other operands.
     items: Option<Vec<FoldedText>>,
-    path: Arc<str>,
-    resource_type: Arc<str>,
-    field_name: Arc<str>,
-    operator: Arc<str>,
+    field_name: Cow<'static, str>,
     expected: Arc<Value>,
 }
 
 impl PreparedCondition {
-    fn new(i: usize, j: usize, c: &Condition) -> Self {
+    fn new(c: &Condition) -> Self {
         let items = match &c.operand {
             Operand::Text(_) | Operand::Texts(_) => {
                 let phone = c.field.kind() == FieldKind::Phone;
@@ -120,31 +118,40 @@ impl PreparedCondition {
         };
         Self {
             items,
-            path: condition_path(i, j),
-            resource_type: c.field.resource().shared_name(),
-            field_name: c.field.shared_wire_name(),
-            operator: c.operator.shared_name(),
+            field_name: c.field.wire_name_cow(),
             expected: Arc::new(operand_json(&c.operand)),
         }
     }
 }
 
-fn condition_path(i: usize, j: usize) -> Arc<str> {
-    Arc::from(format!("conditions[{i}].properties[{j}]"))
+/// `conditions[i].properties[j]`: static for the first 16 sets of 32 conditions (built once per
+/// process), formatted beyond.
+fn condition_path(i: usize, j: usize) -> Cow<'static, str> {
+    const SETS: usize = 16;
+    const CONDITIONS: usize = 32;
+    static PATHS: OnceLock<Vec<String>> = OnceLock::new();
+    if i < SETS && j < CONDITIONS {
+        let paths = PATHS.get_or_init(|| {
+            (0..SETS * CONDITIONS)
+                .map(|k| format_path(k / CONDITIONS, k % CONDITIONS))
+                .collect()
+        });
+        Cow::Borrowed(&paths[i * CONDITIONS + j])
+    } else {
+        Cow::Owned(format_path(i, j))
+    }
+}
+
+fn format_path(i: usize, j: usize) -> String {
+    format!("conditions[{i}].properties[{j}]")
 }
 
 /// Prepares every condition of `sets`.
 pub(crate) fn prepare_sets(sets: &[ConditionSet]) -> Vec<PreparedSet> {
     sets.iter()
-        .enumerate()
-        .map(|(i, s)| PreparedSet {
+        .map(|s| PreparedSet {
             name: Arc::from(s.name.as_str()),
-            conditions: s
-                .conditions
-                .iter()
-                .enumerate()
-                .map(|(j, c)| PreparedCondition::new(i, j, c))
-                .collect(),
+            conditions: s.conditions.iter().map(PreparedCondition::new).collect(),
         })
         .collect()
 }
@@ -219,25 +226,18 @@ fn check_set(
             let p = prepared_at(prep, i, j);
             let matched = test(c, p, facts);
             let actual = facts.cache.actual_json(&c.field, facts);
-            match p {
-                Some(p) => ConditionCheck {
-                    path: Arc::clone(&p.path),
-                    resource_type: Arc::clone(&p.resource_type),
-                    field_name: Arc::clone(&p.field_name),
-                    operator: Arc::clone(&p.operator),
-                    expected: Arc::clone(&p.expected),
-                    actual,
-                    matched,
-                },
-                None => ConditionCheck {
-                    path: condition_path(i, j),
-                    resource_type: c.field.resource().shared_name(),
-                    field_name: c.field.shared_wire_name(),
-                    operator: c.operator.shared_name(),
-                    expected: Arc::new(operand_json(&c.operand)),
-                    actual,
-                    matched,
-                },
+            let (field_name, expected) = match p {
+                Some(p) => (p.field_name.clone(), Arc::clone(&p.expected)),
+                None => (c.field.wire_name_cow(), Arc::new(operand_json(&c.operand))),
+            };
+            ConditionCheck {
+                path: condition_path(i, j),
+                resource_type: Cow::Borrowed(c.field.resource().as_str()),
+                field_name,
+                operator: Cow::Borrowed(c.operator.as_str()),
+                expected,
+                actual,
+                matched,
             }
         })
         .collect();
@@ -303,10 +303,25 @@ impl TextCache {
         v
     }
 
-    /// Forgets the explained values: the ticket was changed by a rule's actions. (The folded
-    /// texts stay: actions never change them.)
+    /// Forgets the explained values of the fields that actions may change: the ticket was changed
+    /// by a rule's actions. (The folded texts stay: actions never change them.)
     pub(crate) fn ticket_changed(&self) {
-        self.actuals.borrow_mut().clear();
+        let kept: [Discriminant<Field>; 12] = [
+            &Field::Source,
+            &Field::Subject,
+            &Field::Description,
+            &Field::SubjectOrDescription,
+            &Field::ContactName,
+            &Field::ContactPhone,
+            &Field::ContactCountryCode,
+            &Field::ContactLanguage,
+            &Field::MessageBody,
+            &Field::MessageType,
+            &Field::MessageHasAttachment,
+            &Field::MessageFromAdReferral,
+        ]
+        .map(std::mem::discriminant);
+        self.actuals.borrow_mut().retain(|(k, _)| kept.contains(k));
     }
 }
 
@@ -903,6 +918,17 @@ mod tests {
     use crate::view::{MessageView, TicketView};
     use proptest::prelude::*;
 
+    #[test]
+    fn condition_paths_read_as_formatted() {
+        for i in [0usize, 1, 15, 16, 40] {
+            for j in [0usize, 7, 31, 32, 100] {
+                let path = condition_path(i, j);
+                assert_eq!(path, format!("conditions[{i}].properties[{j}]"));
+                assert_eq!(matches!(path, Cow::Borrowed(_)), i < 16 && j < 32);
+            }
+        }
+    }
+
     /// Texts that catch folding and word-splitting mistakes: uppercase, non-ASCII, Greek sigma
     /// (context-dependent lowercase), dotted İ (lowercases to two characters), the Kelvin sign,
     /// punctuation, digits, phones, numbers, blanks.
@@ -1066,7 +1092,7 @@ mod tests {
             let want = reference::test(&c, &facts);
             prop_assert_eq!(test(&c, None, &facts), want);
             prop_assert_eq!(test(&c, None, &facts), want);
-            let prepared = PreparedCondition::new(0, 0, &c);
+            let prepared = PreparedCondition::new(&c);
             prop_assert_eq!(test(&c, Some(&prepared), &facts), want);
         }
 

@@ -6,21 +6,8 @@
 
 use crate::ids::{AgentId, BusinessHoursId, GroupId, RuleId, SlaPolicyId};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::{Arc, OnceLock};
-
-/// Shared copies of the static wire names, for explanations: cloning one is a reference count
-/// increment instead of a `String` allocation per condition per run.
-fn shared(
-    table: &'static OnceLock<Vec<Arc<str>>>,
-    names: impl Fn() -> Vec<&'static str>,
-    i: usize,
-) -> Option<Arc<str>> {
-    table
-        .get_or_init(|| names().into_iter().map(Arc::from).collect())
-        .get(i)
-        .cloned()
-}
 
 /// The three automation types of CONTRACT section 4, with Freshdesk's numeric codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -114,18 +101,6 @@ pub enum ResourceType {
 }
 
 impl ResourceType {
-    /// [`ResourceType::as_str`], shared between explanations.
-    pub(crate) fn shared_name(self) -> Arc<str> {
-        static NAMES: OnceLock<Vec<Arc<str>>> = OnceLock::new();
-        let all = || {
-            [Self::Ticket, Self::Contact, Self::Message]
-                .iter()
-                .map(|r| r.as_str())
-                .collect()
-        };
-        shared(&NAMES, all, self as usize).unwrap_or_else(|| Arc::from(self.as_str()))
-    }
-
     /// Wire name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -466,23 +441,17 @@ impl Field {
         }
     }
 
-    /// [`Field::wire_name`], shared between explanations.
-    pub(crate) fn shared_wire_name(&self) -> Arc<str> {
-        static NAMES: OnceLock<Vec<Arc<str>>> = OnceLock::new();
-        if let Field::ContactCustom(n) = self {
-            return Arc::from(n.as_str());
+    /// [`Field::wire_name`], borrowed for standard fields (no allocation).
+    pub(crate) fn wire_name_cow(&self) -> Cow<'static, str> {
+        match self {
+            Field::ContactCustom(n) => Cow::Owned(n.clone()),
+            _ => Cow::Borrowed(
+                FIELD_NAMES
+                    .iter()
+                    .find(|(_, _, f)| f == self)
+                    .map_or("", |(_, n, _)| *n),
+            ),
         }
-        FIELD_NAMES
-            .iter()
-            .position(|(_, _, f)| f == self)
-            .and_then(|i| {
-                shared(
-                    &NAMES,
-                    || FIELD_NAMES.iter().map(|(_, n, _)| *n).collect(),
-                    i,
-                )
-            })
-            .unwrap_or_else(|| Arc::from(""))
     }
 
     /// The canonical wire name.
@@ -582,28 +551,6 @@ pub enum Operator {
     During,
 }
 
-/// Every operator, in declaration order (so `ALL_OPERATORS[op as usize] == op`).
-const ALL_OPERATORS: [Operator; 18] = [
-    Operator::Is,
-    Operator::IsNot,
-    Operator::In,
-    Operator::NotIn,
-    Operator::Contains,
-    Operator::DoesNotContain,
-    Operator::StartsWith,
-    Operator::EndsWith,
-    Operator::ContainsAnyOf,
-    Operator::ContainsNoneOf,
-    Operator::ContainsAllOf,
-    Operator::GreaterThan,
-    Operator::LessThan,
-    Operator::IsEmpty,
-    Operator::IsNotEmpty,
-    Operator::Selected,
-    Operator::NotSelected,
-    Operator::During,
-];
-
 const OPERATOR_NAMES: &[(&str, Operator)] = &[
     ("is", O::Is),
     ("is_not", O::IsNot),
@@ -640,17 +587,6 @@ impl Operator {
             .iter()
             .find(|(n, _)| *n == s)
             .map(|(_, o)| *o)
-    }
-
-    /// [`Operator::as_str`], shared between explanations.
-    pub(crate) fn shared_name(self) -> Arc<str> {
-        static NAMES: OnceLock<Vec<Arc<str>>> = OnceLock::new();
-        shared(
-            &NAMES,
-            || ALL_OPERATORS.iter().map(|o| o.as_str()).collect(),
-            self as usize,
-        )
-        .unwrap_or_else(|| Arc::from(self.as_str()))
     }
 
     /// The canonical wire name.
@@ -1019,25 +955,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shared_names_are_the_wire_names() {
-        for (i, op) in ALL_OPERATORS.iter().enumerate() {
-            assert_eq!(*op as usize, i);
-            assert_eq!(&*op.shared_name(), op.as_str());
-        }
-        for (_, op) in OPERATOR_NAMES {
-            assert!(ALL_OPERATORS.contains(op));
-        }
-        for r in [
-            ResourceType::Ticket,
-            ResourceType::Contact,
-            ResourceType::Message,
-        ] {
-            assert_eq!(&*r.shared_name(), r.as_str());
-        }
+    fn borrowed_wire_names_are_the_wire_names() {
         for (_, _, f) in Field::standard() {
-            assert_eq!(&*f.shared_wire_name(), f.wire_name());
+            assert!(matches!(f.wire_name_cow(), Cow::Borrowed(_)));
+            assert_eq!(f.wire_name_cow(), f.wire_name());
         }
         let custom = Field::ContactCustom("plan".into());
-        assert_eq!(&*custom.shared_wire_name(), "plan");
+        assert_eq!(custom.wire_name_cow(), "plan");
     }
 }

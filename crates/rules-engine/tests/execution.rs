@@ -212,6 +212,79 @@ fn all_and_any_and_set_operators() {
     assert!(!run(two));
 }
 
+/// The values found on the ticket are built once per run and field, and rebuilt after an action
+/// changed the ticket: a later rule is explained with the priority and tags set by an earlier one,
+/// and shares the subject (which actions never change) with it.
+#[test]
+fn explanations_follow_changes_made_by_earlier_rules() {
+    let props = json!([
+        p("ticket", "subject", "contains", json!("order")),
+        p("ticket", "priority", "in", json!([1, 2, 3, 4])),
+        p(
+            "ticket",
+            "tag_names",
+            "is_not_empty",
+            serde_json::Value::Null
+        )
+    ]);
+    let first = rule(
+        1,
+        RuleType::TicketCreation,
+        &rule_json(
+            "first",
+            1,
+            props.clone(),
+            json!([{"field_name": "priority", "value": 4}, {"field_name": "add_tag", "value": "seen"}]),
+        ),
+    );
+    let second = rule(
+        2,
+        RuleType::TicketCreation,
+        &rule_json(
+            "second",
+            2,
+            props,
+            json!([{"field_name": "priority", "value": 4}]),
+        ),
+    );
+    let env = Env::new(NOW, &AlwaysOpen);
+    for prepared in [false, true] {
+        let rules = vec![first.clone(), second.clone()];
+        let ev = if prepared {
+            PreparedRules::new(rules).evaluate(
+                ExecutionMode::AllMatching,
+                &ticket(),
+                &created(),
+                &env,
+                Explain::Full,
+            )
+        } else {
+            evaluate(
+                &rules,
+                ExecutionMode::AllMatching,
+                &ticket(),
+                &created(),
+                &env,
+            )
+        };
+        let props = |k: usize| &ev.rules[k].conditions.as_ref().unwrap().sets[0].properties;
+        assert_eq!(*props(0)[1].actual, json!(1));
+        assert_eq!(*props(1)[1].actual, json!(4));
+        assert_eq!(*props(0)[2].actual, json!(["VIP", "delivery"]));
+        assert_eq!(*props(1)[2].actual, json!(["VIP", "delivery", "seen"]));
+        assert_eq!(*props(1)[0].actual, json!("Order #123 not delivered"));
+        assert!(std::sync::Arc::ptr_eq(
+            &props(0)[0].actual,
+            &props(1)[0].actual
+        ));
+        assert_eq!(&*ev.rules[1].name, "second");
+        assert_eq!(
+            &*ev.rules[1].conditions.as_ref().unwrap().sets[0].name,
+            "set1"
+        );
+    }
+}
+
 #[test]
 fn dry_run_explains_each_condition() {
     let r = rule(

@@ -263,6 +263,9 @@ struct Weekly {
     pattern: [Ranges; 7],
     /// Closed ranges of fixed-date holidays, by day number (days since 1970-01-01).
     fixed_closed: BTreeMap<i64, Ranges>,
+    /// The days of `fixed_closed` as a bitset from a first day, so that the walk answers "not a
+    /// holiday" without a map lookup (`None` when they span too many years: then the map is read).
+    fixed_days: Option<(i64, Vec<u64>)>,
     annual_closed: BTreeMap<(i8, i8), Ranges>,
     /// The zone's offsets over [`OFFSETS_FROM`, `OFFSETS_TO`), built on first use.
     offsets: OnceLock<Offsets>,
@@ -334,13 +337,40 @@ impl Offsets {
     /// The offset in force throughout local day `day` (days since 1970-01-01) and two days on
     /// either side, or `None` when a transition falls in that span (or it leaves the window).
     /// Offsets are below 26 hours, so every wall-clock time of the day maps into the span.
+    #[cfg(test)]
     fn steady(&self, day: i64) -> Option<i32> {
-        let midnight = day * i64::from(DAY_SECS);
-        let lo = midnight - 2 * i64::from(DAY_SECS);
-        let hi = midnight + 3 * i64::from(DAY_SECS);
-        let (offset, next) = self.at(lo)?;
-        (next > hi && hi < OFFSETS_TO).then_some(offset)
+        self.steady_run(day).map(|run| run.offset)
     }
+
+    /// [`Offsets::steady`] for `day` and the days after it with the same answer, so that a walk
+    /// over consecutive days looks the offset up once per run of days rather than once a day.
+    fn steady_run(&self, day: i64) -> Option<SteadyRun> {
+        let day_secs = i64::from(DAY_SECS);
+        let midnight = day * day_secs;
+        let lo = midnight - 2 * day_secs;
+        let hi = midnight + 3 * day_secs;
+        let (offset, next) = self.at(lo)?;
+        if !(next > hi && hi < OFFSETS_TO) {
+            return None;
+        }
+        // A later day `d` is steady at the same offset while `d`'s span ends before `limit`
+        // (its start is past `lo`, so no transition comes before it).
+        let limit = next.min(OFFSETS_TO);
+        let last = (limit - 1 - 3 * day_secs).div_euclid(day_secs);
+        Some(SteadyRun {
+            first: day,
+            last,
+            offset,
+        })
+    }
+}
+
+/// Days `first..=last`, all steady ([`Offsets::steady`]) at `offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SteadyRun {
+    first: i64,
+    last: i64,
+    offset: i32,
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
@@ -559,10 +589,11 @@ impl CalendarBuilder {
         for r in fixed_closed.values_mut().chain(annual_closed.values_mut()) {
             normalize(r);
         }
-        let fixed_closed = fixed_closed
+        let fixed_closed: BTreeMap<i64, Ranges> = fixed_closed
             .into_iter()
             .map(|(d, r)| (days_from_civil(d), r))
             .collect();
+        let fixed_days = day_bits(fixed_closed.keys().copied());
         Ok(BusinessCalendar {
             kind: Kind::Weekly(Box::new(Weekly {
                 tz_name,
@@ -571,6 +602,7 @@ impl CalendarBuilder {
                 holidays: self.holidays,
                 pattern,
                 fixed_closed,
+                fixed_days,
                 annual_closed,
                 offsets: OnceLock::new(),
             })),
@@ -579,6 +611,33 @@ impl CalendarBuilder {
 }
 
 /// Sorts and merges overlapping or touching ranges, dropping empty ones.
+/// Most days a [`day_bits`] set spans (about 180 years).
+const MAX_BITS_SPAN: i64 = 1 << 16;
+
+/// `days` (in order) as a bitset from the first one; `None` when there are none or they span more
+/// than [`MAX_BITS_SPAN`].
+fn day_bits(days: impl Iterator<Item = i64> + Clone) -> Option<(i64, Vec<u64>)> {
+    let first = days.clone().next()?;
+    let last = days.clone().last()?;
+    if last - first >= MAX_BITS_SPAN {
+        return None;
+    }
+    let mut bits = vec![0u64; ((last - first) / 64 + 1) as usize];
+    for d in days {
+        let i = (d - first) as usize;
+        bits[i / 64] |= 1 << (i % 64);
+    }
+    Some((first, bits))
+}
+
+/// Whether `day` is in a [`day_bits`] set.
+fn has_day(first: i64, bits: &[u64], day: i64) -> bool {
+    let Ok(i) = usize::try_from(day - first) else {
+        return false;
+    };
+    bits.get(i / 64).is_some_and(|w| (w >> (i % 64)) & 1 == 1)
+}
+
 fn normalize(r: &mut Ranges) {
     r.retain(|(a, b)| a < b);
     r.sort_unstable();
@@ -620,10 +679,10 @@ impl Weekly {
     fn civil_ranges(&self, day: i64) -> Result<Cow<'_, [(u32, u32)]>, SlaError> {
         // 1970-01-01 was a Thursday (3, Monday-first).
         let base = &self.pattern[(day + 3).rem_euclid(7) as usize];
-        let fixed = if self.fixed_closed.is_empty() {
-            None
-        } else {
-            self.fixed_closed.get(&day)
+        let fixed = match &self.fixed_days {
+            _ if self.fixed_closed.is_empty() => None,
+            Some((first, bits)) if !has_day(*first, bits, day) => None,
+            _ => self.fixed_closed.get(&day),
         };
         let annual = if self.annual_closed.is_empty() {
             None
@@ -674,8 +733,24 @@ impl Weekly {
     /// Open time on local day `day` (days since 1970-01-01), as instants, in order. Pieces never
     /// cross local midnight.
     fn pieces(&self, day: i64) -> Result<Pieces<'_>, SlaError> {
+        self.pieces_in(day, &mut None)
+    }
+
+    /// [`Weekly::pieces`] for a walk over consecutive days: `run` keeps the last run of steady
+    /// days found.
+    fn pieces_in(&self, day: i64, run: &mut Option<SteadyRun>) -> Result<Pieces<'_>, SlaError> {
         let ranges = self.civil_ranges(day)?;
-        if let Some(offset) = self.offsets().steady(day) {
+        let steady = match *run {
+            Some(r) if (r.first..=r.last).contains(&day) => Some(r.offset),
+            _ => {
+                let found = self.offsets().steady_run(day);
+                if found.is_some() {
+                    *run = found;
+                }
+                found.map(|r| r.offset)
+            }
+        };
+        if let Some(offset) = steady {
             let base = day * i64::from(DAY_SECS) - i64::from(offset);
             return Ok(Pieces::Steady { ranges, base });
         }
@@ -713,9 +788,10 @@ impl Weekly {
         let mut cursor = start;
         let mut day = self.local_day(start);
         let mut closed_days = 0;
+        let mut run = None;
         loop {
             let mut open_today = false;
-            let pieces = self.pieces(day)?;
+            let pieces = self.pieces_in(day, &mut run)?;
             for i in 0..pieces.len() {
                 let (a, b) = pieces.get(i)?;
                 if b <= cursor {
@@ -745,9 +821,10 @@ impl Weekly {
         let mut cursor = end;
         let mut day = self.local_day(end);
         let mut closed_days = 0;
+        let mut run = None;
         loop {
             let mut open_today = false;
-            let pieces = self.pieces(day)?;
+            let pieces = self.pieces_in(day, &mut run)?;
             for i in (0..pieces.len()).rev() {
                 let (a, b) = pieces.get(i)?;
                 if a >= cursor {
@@ -778,8 +855,9 @@ impl Weekly {
         let mut cursor = a;
         let mut day = self.local_day(a);
         let last = self.local_day(b);
+        let mut run = None;
         while day <= last {
-            let pieces = self.pieces(day)?;
+            let pieces = self.pieces_in(day, &mut run)?;
             for i in 0..pieces.len() {
                 let (x, y) = pieces.get(i)?;
                 let (x, y) = (x.max(cursor), y.min(b));
@@ -991,6 +1069,40 @@ mod tests {
                 civil_from_days(w.local_day(t)).expect("in range"),
                 w.tz.to_datetime(t).date()
             );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Every day of a run of steady days is steady at the run's offset, and the day after
+        /// the run is not steady at that offset (or the run ends at the window's end).
+        #[test]
+        fn steady_runs_agree_with_each_day(
+            zone in proptest::sample::select(ZONES),
+            day in 7_000i64..48_000,
+        ) {
+            let o = weekly(zone).offsets().clone();
+            let Some(run) = o.steady_run(day) else {
+                prop_assert_eq!(o.steady(day), None);
+                return Ok(());
+            };
+            prop_assert_eq!(run.first, day);
+            prop_assert!(run.last >= day);
+            let span = run.last - day;
+            for d in [day, day + span / 2, run.last] {
+                prop_assert_eq!(o.steady(d), Some(run.offset), "day {}", d);
+            }
+            prop_assert_ne!(o.steady(run.last + 1), Some(run.offset));
+            // A walk that keeps the run sees the pieces of a fresh lookup.
+            let w = weekly(zone);
+            let mut kept = None;
+            for d in day..day + 10 {
+                let walked = w.pieces_in(d, &mut kept).expect("pieces");
+                let fresh = w.pieces(d).expect("pieces");
+                let list = |p: &Pieces<'_>| (0..p.len()).map(|i| p.get(i).expect("piece")).collect::<Vec<_>>();
+                prop_assert_eq!(list(&walked), list(&fresh));
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 use crate::error::{ErrorCode, SlaError};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use ticketing_core::{AgentId, NumberId};
 use time::Duration;
 
@@ -169,8 +170,9 @@ pub struct EscalationRule {
     /// Offset from the due time (`escalation_time`): negative for reminders, zero or positive for
     /// escalations. Counted in the target's hours mode.
     pub offset: Duration,
-    /// Whom to notify; never empty.
-    pub notify: Vec<Recipient>,
+    /// Whom to notify; never empty. Shared with every event the rule produces
+    /// ([`crate::SlaEvent::notify`]).
+    pub notify: Arc<[Recipient]>,
 }
 
 /// The `escalation` block of a policy.

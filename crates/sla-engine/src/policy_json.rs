@@ -237,7 +237,7 @@ fn parse_rule(path: &str, v: &Value, reminder: bool) -> Result<EscalationRule, S
     notify.dedup();
     Ok(EscalationRule {
         offset: Duration::seconds(secs),
-        notify,
+        notify: notify.into(),
     })
 }
 
@@ -384,7 +384,7 @@ pub fn policy_from_freshdesk_json(v: &Value) -> Result<SlaPolicy, SlaError> {
 fn rule_json(r: &EscalationRule) -> Value {
     let mut agents = Vec::new();
     let mut groups = Vec::new();
-    for n in &r.notify {
+    for n in r.notify.iter() {
         match n {
             Recipient::Agent(a) => agents.push(a.get()),
             Recipient::AssignedAgent => agents.push(-1),

@@ -10,6 +10,7 @@ use crate::policy::{
 use jiff::{SignedDuration, Timestamp};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 /// Which statuses stop the SLA clock. Resolved and Closed always stop it (and complete the
@@ -175,8 +176,9 @@ pub struct SlaEvent {
     /// Stable within a ticket, e.g. `first_response:reminder`, `resolution:level_2`,
     /// `next_response@1717430400:level_1` (the number is the cycle's start, Unix seconds).
     /// Recomputing after new history keeps the key of an event that still applies, so the caller
-    /// can fire each `(ticket, key)` at most once.
-    pub key: String,
+    /// can fire each `(ticket, key)` at most once. Static for first response and resolution
+    /// (no allocation), built for next-response cycles.
+    pub key: Cow<'static, str>,
     /// When it falls due.
     pub at: OffsetDateTime,
     /// Which target.
@@ -185,8 +187,8 @@ pub struct SlaEvent {
     pub kind: SlaEventKind,
     /// The due time it refers to.
     pub due: OffsetDateTime,
-    /// Whom to notify.
-    pub notify: Vec<Recipient>,
+    /// Whom to notify (shared with the policy's [`crate::EscalationRule::notify`]).
+    pub notify: Arc<[Recipient]>,
 }
 
 /// Due times and events for one ticket under one policy.
@@ -297,11 +299,24 @@ impl SlaSchedule {
         };
         let created = to_ts(history.created_at)?;
 
-        let mut entries: Vec<(Timestamp, &Change)> = Vec::with_capacity(history.entries.len());
-        for e in &history.entries {
-            entries.push((to_ts(e.at)?.max(created), &e.change));
+        // Entries by time (stably). Histories are normally recorded in order: then they are read
+        // in place (clamping to `created` keeps the order), without a sorted copy.
+        let in_order = history.entries.windows(2).all(|w| w[0].at <= w[1].at);
+        let mut sorted: Vec<(Timestamp, &Change)> = Vec::new();
+        if !in_order {
+            sorted.reserve_exact(history.entries.len());
+            for e in &history.entries {
+                sorted.push((to_ts(e.at)?.max(created), &e.change));
+            }
+            sorted.sort_by_key(|(t, _)| *t);
         }
-        entries.sort_by_key(|(t, _)| *t);
+        let mut in_place = history
+            .entries
+            .iter()
+            .map(|e| Ok::<_, SlaError>((to_ts(e.at)?.max(created), &e.change)));
+        let mut copied = sorted.iter().map(|&entry| Ok(entry));
+        let entries: &mut dyn Iterator<Item = Result<(Timestamp, &Change), SlaError>> =
+            if in_order { &mut in_place } else { &mut copied };
 
         // Pauses from the status timeline; resolution is met when the ticket ends up resolved.
         let mut pauses: Vec<Pause> = Vec::new();
@@ -313,7 +328,8 @@ impl SlaSchedule {
         let mut replied = false;
         let mut cycles: Vec<(Timestamp, Option<Timestamp>)> = Vec::new();
         let mut overrides: Vec<(Timestamp, TargetKind, Timestamp)> = Vec::new();
-        for &(at, change) in &entries {
+        for entry in entries {
+            let (at, change): (Timestamp, &Change) = entry?;
             match change {
                 Change::Status(new) => {
                     match (pause_start, config.stops(*new)) {
@@ -528,12 +544,12 @@ fn build(
                 continue;
             }
             events.push(SlaEvent {
-                key: event_key(&spec.key, kind),
+                key: event_key(spec.kind, &spec.key, kind),
                 at: from_ts(at)?,
                 target: spec.kind,
                 kind,
                 due: from_ts(due)?,
-                notify: rule.notify.clone(),
+                notify: Arc::clone(&rule.notify),
             });
         }
     }
@@ -566,8 +582,28 @@ fn cycle_key(secs: i64) -> String {
     key
 }
 
-/// `{timer key}:reminder` or `{timer key}:level_{n}`, built without formatting machinery.
-fn event_key(timer: &str, kind: SlaEventKind) -> String {
+/// `{timer key}:reminder` or `{timer key}:level_{n}`: static for first response and resolution
+/// (whose timer keys are their names) at the levels Freshdesk has (1–4), built otherwise.
+fn event_key(target: TargetKind, timer: &str, kind: SlaEventKind) -> Cow<'static, str> {
+    use SlaEventKind::{Escalation, Reminder};
+    let fixed = match (target, kind) {
+        (TargetKind::FirstResponse, Reminder) => Some("first_response:reminder"),
+        (TargetKind::FirstResponse, Escalation { level: 1 }) => Some("first_response:level_1"),
+        (TargetKind::Resolution, Reminder) => Some("resolution:reminder"),
+        (TargetKind::Resolution, Escalation { level: 1 }) => Some("resolution:level_1"),
+        (TargetKind::Resolution, Escalation { level: 2 }) => Some("resolution:level_2"),
+        (TargetKind::Resolution, Escalation { level: 3 }) => Some("resolution:level_3"),
+        (TargetKind::Resolution, Escalation { level: 4 }) => Some("resolution:level_4"),
+        _ => None,
+    };
+    match fixed {
+        Some(key) if timer == target.as_str() => Cow::Borrowed(key),
+        _ => Cow::Owned(build_event_key(timer, kind)),
+    }
+}
+
+/// [`event_key`], built without formatting machinery.
+fn build_event_key(timer: &str, kind: SlaEventKind) -> String {
     let mut key = String::with_capacity(timer.len() + 9);
     key.push_str(timer);
     match kind {
@@ -600,13 +636,46 @@ mod tests {
     #[test]
     fn event_keys_read_as_before() {
         assert_eq!(
-            event_key("first_response", SlaEventKind::Reminder),
+            build_event_key("first_response", SlaEventKind::Reminder),
             "first_response:reminder"
         );
         for level in [0u8, 1, 4, 9, 10, 42, 99, 100, 255] {
             assert_eq!(
-                event_key("next_response@17", SlaEventKind::Escalation { level }),
+                build_event_key("next_response@17", SlaEventKind::Escalation { level }),
                 format!("next_response@17:level_{level}")
+            );
+        }
+    }
+
+    #[test]
+    fn static_event_keys_read_as_built() {
+        let kinds = [SlaEventKind::Reminder]
+            .into_iter()
+            .chain((0..=5).map(|level| SlaEventKind::Escalation { level }));
+        for kind in kinds {
+            for target in [
+                TargetKind::FirstResponse,
+                TargetKind::NextResponse,
+                TargetKind::Resolution,
+            ] {
+                let timer = target.as_str();
+                assert_eq!(event_key(target, timer, kind), build_event_key(timer, kind));
+                let cycle = cycle_key(1_717_430_400);
+                assert_eq!(
+                    event_key(TargetKind::NextResponse, &cycle, kind),
+                    build_event_key(&cycle, kind)
+                );
+            }
+            let static_key = matches!(
+                event_key(TargetKind::Resolution, "resolution", kind),
+                Cow::Borrowed(_)
+            );
+            assert_eq!(
+                static_key,
+                matches!(
+                    kind,
+                    SlaEventKind::Reminder | SlaEventKind::Escalation { level: 1..=4 }
+                )
             );
         }
     }

@@ -42,18 +42,18 @@ fn parses_the_freshdesk_policy_and_round_trips() {
     assert_eq!(
         e.reminder_response
             .as_ref()
-            .map(|r| (r.offset, r.notify.clone())),
+            .map(|r| (r.offset, r.notify.to_vec())),
         Some((Duration::minutes(-30), vec![Recipient::AssignedAgent]))
     );
     assert_eq!(
-        e.resolution[2].as_ref().map(|r| r.notify.clone()),
+        e.resolution[2].as_ref().map(|r| r.notify.to_vec()),
         Some(vec![
             Recipient::Agent(AgentId(456)),
             Recipient::AssignedGroup
         ])
     );
     assert_eq!(
-        e.resolution[3].as_ref().map(|r| r.notify.clone()),
+        e.resolution[3].as_ref().map(|r| r.notify.to_vec()),
         Some(vec![Recipient::Group(GroupId(9))])
     );
 

@@ -289,6 +289,14 @@ proptest! {
                 prop_assert!(y >= x, "pause moved a due time earlier: {x} -> {y}");
             }
         }
+        // A history recorded in order (read in place) and the same history in any order (sorted
+        // first) give the same schedule.
+        let mut in_order = paused.clone();
+        in_order.entries.sort_by_key(|e| e.at);
+        prop_assert_eq!(
+            &SlaSchedule::compute(&policy, Priority::Medium, &cal, &cfg, &in_order).unwrap(),
+            &b
+        );
         // Events are sorted and never precede their timer's start.
         prop_assert!(b.events.windows(2).all(|w| w[0].at <= w[1].at));
         prop_assert!(b.events.iter().all(|e| e.at >= s.start));

@@ -37,7 +37,7 @@ fn secs(s: i64) -> TargetDuration {
 fn rule(offset_secs: i64, notify: Vec<Recipient>) -> Option<EscalationRule> {
     Some(EscalationRule {
         offset: Duration::seconds(offset_secs),
-        notify,
+        notify: notify.into(),
     })
 }
 
@@ -92,7 +92,7 @@ fn compute(priority: Priority, h: &TicketHistory) -> SlaSchedule {
 }
 
 fn keys_at(s: &SlaSchedule) -> Vec<(String, OffsetDateTime)> {
-    s.events.iter().map(|e| (e.key.clone(), e.at)).collect()
+    s.events.iter().map(|e| (e.key.to_string(), e.at)).collect()
 }
 
 const FRIDAY_1630: OffsetDateTime = datetime!(2025-03-07 16:30 -5);
@@ -130,8 +130,8 @@ fn friday_evening_whatsapp_ticket_is_due_monday() {
             datetime!(2025-03-10 09:30 -4)
         )
     );
-    assert_eq!(r.notify, vec![Recipient::AssignedAgent]);
-    assert_eq!(s.events[4].notify, vec![Recipient::Group(GroupId(7))]);
+    assert_eq!(*r.notify, [Recipient::AssignedAgent]);
+    assert_eq!(*s.events[4].notify, [Recipient::Group(GroupId(7))]);
     assert!(!s.fr_escalated(datetime!(2025-03-10 09:30 -4)));
     assert!(s.fr_escalated(datetime!(2025-03-10 09:31 -4)));
 }
@@ -196,7 +196,7 @@ fn reply_pause_next_response_and_resolution() {
     assert_eq!(w2.len(), 2);
     assert_eq!(
         s.next_event_after(datetime!(2025-03-10 15:00 -4))
-            .map(|e| e.key.as_str()),
+            .map(|e| &*e.key),
         Some("resolution:level_1")
     );
 }
@@ -344,7 +344,7 @@ fn next_response_cycles_repeat_after_each_reply() {
         .events
         .iter()
         .filter(|e| e.target == TargetKind::NextResponse)
-        .map(|e| e.key.as_str())
+        .map(|e| &*e.key)
         .collect();
     // The first cycle's reminder (09:35) fired before its reply; its escalation did not.
     assert_eq!(

@@ -515,16 +515,17 @@ fn build(
         },
         (None, None) => TimerState::Running,
     };
+    let due_at = due_ts.map(from_ts).transpose()?;
     let timer = Timer {
         target: spec.kind,
         started_at: from_ts(spec.start)?,
         target_duration: duration,
         hours: target.hours(),
-        due: due_ts.map(from_ts).transpose()?,
+        due: due_at,
         manual: spec.manual.is_some(),
         state,
     };
-    if let Some(due) = due_ts
+    if let (Some(due), Some(due_at)) = (due_ts, due_at)
         && target.escalation_enabled
     {
         let reminder = policy
@@ -548,7 +549,7 @@ fn build(
                 at: from_ts(at)?,
                 target: spec.kind,
                 kind,
-                due: from_ts(due)?,
+                due: due_at,
                 notify: Arc::clone(&rule.notify),
             });
         }

@@ -375,7 +375,24 @@ impl SlaSchedule {
                 .map(|(_, _, due)| *due)
         };
 
-        let mut events = Vec::new();
+        // Room for every event the policy can produce (one allocation, no regrowth).
+        let per_timer = |kind: TargetKind| {
+            usize::from(policy.escalation.reminder(kind).is_some())
+                + policy.escalation.level_rules(kind).count()
+        };
+        let capacity = if target.escalation_enabled {
+            let cycles = if target.next_respond_within.is_some() {
+                cycles.len()
+            } else {
+                0
+            };
+            per_timer(TargetKind::FirstResponse)
+                + per_timer(TargetKind::Resolution)
+                + cycles * per_timer(TargetKind::NextResponse)
+        } else {
+            0
+        };
+        let mut events = Vec::with_capacity(capacity);
         let first_response = build(
             cal,
             target,

@@ -105,6 +105,7 @@ macro_rules! conformance_tests {
             tickets_round_trip_and_are_scoped_by_account,
             event_outcomes_are_atomic_and_once,
             savepoints_undo_one_step_and_keep_the_rest,
+            batch_reads_match_single_reads,
         );
         $crate::conformance_tests!(@media $harness;
             media_queue_leases_finishes_and_retries,

@@ -383,7 +383,31 @@ pub async fn event_outcomes_are_atomic_and_once(store: SharedStore) {
             .await
             .expect("mark")
     );
+    // Marking several at once answers only those that had no outcome yet.
+    let marked = tx
+        .mark_events(&[late_id, first_id], EventOutcome::Applied, t0())
+        .await
+        .expect("mark several");
+    assert_eq!(
+        marked,
+        [first_id],
+        "the one applied before is not claimed again"
+    );
+    assert!(
+        tx.mark_events(&[], EventOutcome::Applied, t0())
+            .await
+            .expect("none")
+            .is_empty()
+    );
     drop(tx);
+    assert!(
+        store
+            .event_outcome(first_id)
+            .await
+            .expect("outcome")
+            .is_none(),
+        "rolled back with its transaction"
+    );
     store
         .record_event_outcome(first_id, EventOutcome::Failed, Some("bad payload"), t0())
         .await
@@ -457,4 +481,107 @@ pub async fn savepoints_undo_one_step_and_keep_the_rest(store: SharedStore) {
         wamids,
         vec![Some("wamid.S1".to_owned()), Some("wamid.S3".to_owned())]
     );
+}
+
+/// The batch reads answer what the one-at-a-time reads answer: the latest live ticket per
+/// requester on a number, and the entries by wamid on a number, within the account.
+pub async fn batch_reads_match_single_reads(store: SharedStore) {
+    let (acme, n1) = account_with_number(&store, "acme", "1001").await;
+    let n2 = store
+        .connect_number(&number_for_tests(acme, "1003"), 10, t0())
+        .await
+        .expect("second number")
+        .id;
+    let (other, n3) = account_with_number(&store, "other", "1002").await;
+
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    let ana = tx
+        .insert_contact(&contact("ana", "16505551234"), t0())
+        .await
+        .expect("c");
+    let bo = tx
+        .insert_contact(&contact("bo", "447700900123"), t0())
+        .await
+        .expect("c");
+    let cy = tx
+        .insert_contact(&contact("cy", "5511987654321"), t0())
+        .await
+        .expect("c");
+    // ana: an older and a newer ticket on n1, and a deleted one newer still.
+    let old = tx
+        .insert_ticket(&ticket(n1, ana.id, t0()))
+        .await
+        .expect("t");
+    let newer = tx
+        .insert_ticket(&ticket(n1, ana.id, t0() + Duration::hours(30)))
+        .await
+        .expect("t");
+    let mut gone = ticket(n1, ana.id, t0() + Duration::hours(40));
+    gone.deleted = true;
+    tx.insert_ticket(&gone).await.expect("t");
+    // bo: one on each number; cy: none.
+    let bo1 = tx.insert_ticket(&ticket(n1, bo.id, t0())).await.expect("t");
+    tx.insert_ticket(&ticket(n2, bo.id, t0() + Duration::hours(50)))
+        .await
+        .expect("t");
+    tx.insert_entry(old.id, Some(n1), &entry(Some("wamid.A"), t0()))
+        .await
+        .expect("e");
+    tx.insert_entry(newer.id, Some(n1), &entry(Some("wamid.B"), t0()))
+        .await
+        .expect("e");
+    tx.insert_entry(bo1.id, Some(n2), &entry(Some("wamid.C"), t0()))
+        .await
+        .expect("e");
+    tx.commit().await.expect("commit");
+    // The same wamid in another account is not this account's.
+    let mut tx = store.begin_tickets(other).await.expect("begin");
+    let dan = tx
+        .insert_contact(&contact("dan", "16505550000"), t0())
+        .await
+        .expect("c");
+    let t = tx
+        .insert_ticket(&ticket(n3, dan.id, t0()))
+        .await
+        .expect("t");
+    tx.insert_entry(t.id, Some(n3), &entry(Some("wamid.A"), t0()))
+        .await
+        .expect("e");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    let mut latest = tx
+        .latest_tickets(&[ana.id, bo.id, cy.id, dan.id], n1)
+        .await
+        .expect("latest");
+    latest.sort_by_key(|t| t.id);
+    let mut one_by_one = Vec::new();
+    for c in [ana.id, bo.id, cy.id, dan.id] {
+        one_by_one.extend(tx.latest_ticket(c, n1).await.expect("latest"));
+    }
+    one_by_one.sort_by_key(|t| t.id);
+    assert_eq!(latest, one_by_one);
+    assert_eq!(
+        latest.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [newer.id, bo1.id]
+    );
+    assert!(tx.latest_tickets(&[], n1).await.expect("none").is_empty());
+
+    let wamids = ["wamid.A", "wamid.B", "wamid.C", "wamid.Z"].map(String::from);
+    let mut found = tx.find_entries(n1, &wamids).await.expect("entries");
+    found.sort_by_key(|e| e.id);
+    let mut single = Vec::new();
+    for w in &wamids {
+        single.extend(tx.find_entry(n1, w).await.expect("entry"));
+    }
+    single.sort_by_key(|e| e.id);
+    assert_eq!(found, single);
+    assert_eq!(
+        found
+            .iter()
+            .map(|e| e.fields.wamid.as_deref().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        ["wamid.A", "wamid.B"]
+    );
+    assert!(tx.find_entries(n1, &[]).await.expect("none").is_empty());
 }

@@ -256,6 +256,16 @@ pub trait TicketTx: Send + std::fmt::Debug {
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
 
+    /// Records `outcome` for each of `events` that has none yet, in one statement, and answers
+    /// those it recorded (the others were applied before, possibly by another process). A
+    /// batch uses it to claim its events at once instead of one [`TicketTx::mark_event`] each.
+    async fn mark_events(
+        &mut self,
+        events: &[EventId],
+        outcome: EventOutcome,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<EventId>>;
+
     /// The account's contacts matching any part of `lookup`, in id order.
     async fn find_contacts(&mut self, lookup: &ContactLookup) -> StoreResult<Vec<ContactRow>>;
 
@@ -284,6 +294,15 @@ pub trait TicketTx: Send + std::fmt::Debug {
         number: NumberId,
     ) -> StoreResult<Option<TicketRow>>;
 
+    /// For each of `requesters`, its latest live ticket on `number`, chosen as
+    /// [`TicketTx::latest_ticket`] chooses; requesters without one are absent. One statement
+    /// for a whole batch of messages.
+    async fn latest_tickets(
+        &mut self,
+        requesters: &[ContactId],
+        number: NumberId,
+    ) -> StoreResult<Vec<TicketRow>>;
+
     /// One ticket of the account (deleted ones too).
     async fn get_ticket(&mut self, id: TicketId) -> StoreResult<TicketRow>;
 
@@ -298,6 +317,14 @@ pub trait TicketTx: Send + std::fmt::Debug {
 
     /// The entry with this wamid on this number, if any.
     async fn find_entry(&mut self, number: NumberId, wamid: &str) -> StoreResult<Option<EntryRow>>;
+
+    /// The entries with any of `wamids` on this number, in no particular order. One statement
+    /// for a whole batch of messages and statuses.
+    async fn find_entries(
+        &mut self,
+        number: NumberId,
+        wamids: &[String],
+    ) -> StoreResult<Vec<EntryRow>>;
 
     /// Adds an entry to a ticket.
     async fn insert_entry(

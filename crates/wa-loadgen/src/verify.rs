@@ -8,7 +8,8 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use store::{DeliveryFilter, DeliveryId, DeliveryState, Page, Store};
+use store::{DeliveryFilter, DeliveryId, DeliveryState, EventKind, Page, Store};
+use ticketing_core::{AccountId, NumberId};
 
 use crate::{
     LoadgenError,
@@ -117,6 +118,15 @@ pub struct VerifyReport {
     pub event_lag: LatencySummary,
     /// Per delivery: `processed_at` minus `received_at`, both server-side.
     pub processing_lag: LatencySummary,
+    /// Per acknowledged message that made a ticket entry: the entry's `updated_at` (stamped
+    /// when the tickets job began the batch that wrote it, in milliseconds) minus the client's
+    /// receipt of the 200. Empty when the tickets job did not finish within the drain timeout.
+    #[serde(default)]
+    pub ticket_lag: LatencySummary,
+    /// Messages of this run found on a ticket (reactions, group and unsupported messages make
+    /// no entry of their own).
+    #[serde(default)]
+    pub on_tickets: u64,
     /// Everything acknowledged is stored, processed and recorded once.
     pub ok: bool,
 }
@@ -187,6 +197,8 @@ pub async fn verify(
     }
     let mut events_unacked = 0u64;
     let mut lag = Latencies::with_capacity(expected.len());
+    // Messages recorded, by account and number: their entries give the lag to the ticket.
+    let mut messages: HashMap<(AccountId, NumberId), Vec<(String, i64)>> = HashMap::new();
     let mut after = None;
     loop {
         let events = store.list_events(after, PAGE).await?;
@@ -202,12 +214,24 @@ pub async fn verify(
                     if *seen == 1 {
                         let rec = (e.recorded_at.unix_timestamp_nanos() / 1000) as i64;
                         lag.record_micros((rec - *at).max(0) as u64);
+                        if let (EventKind::Message, Some(account), Some(number), Some(wamid)) = (
+                            e.event.kind,
+                            e.event.account_id,
+                            e.event.number_id,
+                            e.event.message_id.clone(),
+                        ) {
+                            messages
+                                .entry((account, number))
+                                .or_default()
+                                .push((wamid, *at));
+                        }
                     }
                 }
                 None => events_unacked += 1,
             }
         }
     }
+    let (ticket_lag, on_tickets) = ticket_lag(store.as_ref(), &messages, drain_timeout).await?;
     let events_once = expected.values().filter(|(_, n)| *n == 1).count() as u64;
     let events_missing = expected.values().filter(|(_, n)| *n == 0).count() as u64;
     let events_doubled = expected.values().filter(|(_, n)| *n > 1).count() as u64;
@@ -235,6 +259,48 @@ pub async fn verify(
         drain,
         event_lag: lag.summary(),
         processing_lag: processing.summary(),
+        ticket_lag,
+        on_tickets,
         ok,
     })
+}
+
+/// Waits for the tickets job to apply every pending event (up to `timeout`), then reads the
+/// entries of `messages` and answers the lag from each acknowledgement to its entry.
+async fn ticket_lag(
+    store: &dyn Store,
+    messages: &HashMap<(AccountId, NumberId), Vec<(String, i64)>>,
+    timeout: Duration,
+) -> Result<(LatencySummary, u64), LoadgenError> {
+    let started = Instant::now();
+    while !store.pending_ticket_events(1).await?.is_empty() {
+        if started.elapsed() > timeout {
+            return Ok((LatencySummary::default(), 0));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    let mut lag = Latencies::with_capacity(messages.values().map(Vec::len).sum());
+    let mut found = 0u64;
+    for (&(account, number), list) in messages {
+        let acked: HashMap<&str, i64> = list.iter().map(|(w, at)| (w.as_str(), *at)).collect();
+        for chunk in list.chunks(500) {
+            let wamids: Vec<String> = chunk.iter().map(|(w, _)| w.clone()).collect();
+            // A read-only use of the tickets transaction; dropped, so it rolls back.
+            let mut tx = store.begin_tickets(account).await?;
+            let entries = tx.find_entries(number, &wamids).await?;
+            drop(tx);
+            for e in entries {
+                let Some(at) = e.fields.wamid.as_deref().and_then(|w| acked.get(w)) else {
+                    continue;
+                };
+                if !e.fields.incoming {
+                    continue;
+                }
+                found += 1;
+                let stamped = (e.fields.updated_at.unix_timestamp_nanos() / 1000) as i64;
+                lag.record_micros((stamped - at).max(0) as u64);
+            }
+        }
+    }
+    Ok((lag.summary(), found))
 }

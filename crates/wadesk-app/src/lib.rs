@@ -6,6 +6,7 @@
 //! your own program with [`Wadesk::open`] and [`Wadesk::serve`], or run `wadesk-server`.
 
 pub mod automation;
+mod batch_reads;
 pub mod billing;
 pub mod blob;
 pub mod cli;

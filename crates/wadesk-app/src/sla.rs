@@ -237,6 +237,16 @@ pub async fn record(
     record_with(tx, ctx, ticket, change.into_iter().collect(), None).await
 }
 
+/// As [`record`] with no change, for a ticket created in `tx` that has no SLA row yet (none is
+/// read).
+pub async fn record_new(
+    tx: &mut dyn TicketTx,
+    ctx: &SlaContext,
+    ticket: &TicketRow,
+) -> Result<(), StoreError> {
+    write_sla(tx, ctx, ticket, None, Vec::new(), None).await
+}
+
 /// As [`record`], with several changes (in order).
 pub async fn record_changes(
     tx: &mut dyn TicketTx,
@@ -266,6 +276,18 @@ async fn record_with(
     apply: Option<i64>,
 ) -> Result<(), StoreError> {
     let previous = tx.ticket_sla(ticket.id).await?;
+    write_sla(tx, ctx, ticket, previous, changes, apply).await
+}
+
+/// Computes the ticket's SLA from its `previous` row (if any) and `changes`, and stores it.
+async fn write_sla(
+    tx: &mut dyn TicketTx,
+    ctx: &SlaContext,
+    ticket: &TicketRow,
+    previous: Option<TicketSla>,
+    changes: Vec<(OffsetDateTime, SlaChange)>,
+    apply: Option<i64>,
+) -> Result<(), StoreError> {
     let mut history = previous
         .as_ref()
         .and_then(|p| serde_json::from_value::<SlaHistory>(p.history.clone()).ok())

@@ -754,3 +754,64 @@ async fn openapi_document_matches_the_routes(backend: Backend) {
     app.stop().await;
 }
 on_both!(openapi_document_matches_the_routes);
+
+/// Many events of one batch, read once for the whole batch: later events see what earlier ones
+/// wrote (the contact a first message created, the ticket it opened, the entry a reaction names),
+/// exactly as when they are applied one by one.
+async fn one_batch_sees_its_own_writes(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.connect_number(PNID).await;
+    let t = t0();
+    let bo = "5511987654321";
+    // Bo's number without the ninth digit: the same customer, by WhatsApp's rules.
+    let bo_old = "551187654321";
+    app.send(vec![
+        text(ANA, "wamid.A1", t, "First"),
+        text(bo, "wamid.B1", t + 1, "Olá"),
+        text(ANA, "wamid.A2", t + 2, "Second"),
+        msg(
+            ANA,
+            "wamid.AR",
+            t + 3,
+            "reaction",
+            json!({"message_id": "wamid.A2", "emoji": "👍"}),
+        ),
+        text(bo_old, "wamid.B2", t + 4, "Tudo bem?"),
+        // Past the 24-hour threading interval: a second ticket for Ana, in the same batch.
+        text(ANA, "wamid.A3", t + 30 * HOUR, "A day later"),
+        text(ANA, "wamid.A4", t + 30 * HOUR + 1, "Still me"),
+    ])
+    .await;
+    let contacts = app.get("/contacts").await;
+    assert_eq!(contacts.as_array().unwrap().len(), 2, "{contacts}");
+    let tickets = app.tickets().await;
+    assert_eq!(tickets.len(), 3, "{tickets:?}");
+    let by_subject = |s: &str| {
+        tickets
+            .iter()
+            .find(|t| t["subject"] == s)
+            .unwrap_or_else(|| panic!("no ticket {s}: {tickets:?}"))["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let first = app.conversations(by_subject("First")).await;
+    assert_eq!(
+        texts(&first),
+        ["Second"],
+        "the description is the first message"
+    );
+    let ticket = app.get(&format!("/tickets/{}", by_subject("First"))).await;
+    assert_eq!(ticket["description_text"], "First");
+    let bo_ticket = by_subject("Olá");
+    assert_eq!(texts(&app.conversations(bo_ticket).await), ["Tudo bem?"]);
+    let later = app.conversations(by_subject("A day later")).await;
+    assert_eq!(texts(&later), ["Still me"]);
+    // The reaction found the message written earlier in the batch.
+    let second = first
+        .iter()
+        .find(|c| c["whatsapp"]["message_id"] == "wamid.A2")
+        .unwrap();
+    assert_eq!(second["whatsapp"]["reaction"], "👍");
+    app.stop().await;
+}
+on_both!(one_batch_sees_its_own_writes);

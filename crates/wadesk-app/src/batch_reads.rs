@@ -1,0 +1,288 @@
+//! The reads a batch of ticket events makes, done once for the whole batch.
+//!
+//! Applying a message reads the contacts its sender may be, the sender's latest ticket on the
+//! number and whether the message is on a ticket already; a status reads the entry it is about.
+//! One at a time these are three statements per message. [`BatchReads::load`] makes them for
+//! every event of the batch in one statement each, inside the batch's transaction (which holds
+//! the account's ticket lock), and the batch then keeps the answers up to date with what it
+//! writes itself. A read the answers do not cover (a sender identified by a second BSUID, a
+//! ticket a rule changed) goes to the database as before, so the cache only ever saves
+//! statements and never answers differently.
+//!
+//! Only the batch's optimistic pass uses it: the careful pass rolls back to savepoints, which a
+//! cache could not follow, and reads everything from the database ([`BatchReads::none`]).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::convert;
+use store::{
+    ContactLookup, ContactRow, EntryRow, Event, EventKind, StoreError, TicketRow, TicketTx,
+};
+use ticketing_core::{
+    ContactId, NumberId, TicketId,
+    conversation::{EventPlan, plan_event},
+};
+
+/// What a batch knows of the rows its events touch (see the module documentation).
+#[derive(Debug, Default)]
+pub(crate) struct BatchReads {
+    /// Off: every read misses (the careful pass).
+    enabled: bool,
+    /// The contacts matching any covered identity, including those the batch wrote.
+    contacts: Vec<ContactRow>,
+    /// Identities the contacts are complete for.
+    wa_ids: HashSet<String>,
+    phones: HashSet<String>,
+    bsuid: Option<String>,
+    /// Contacts the batch created: they have no ticket the batch did not make.
+    created: HashSet<ContactId>,
+    /// Latest live ticket per (requester, number); `None`: known to have none.
+    latest: HashMap<(ContactId, NumberId), Option<TicketRow>>,
+    /// Entries by (number, wamid); `None`: known to be absent.
+    entries: HashMap<(NumberId, String), Option<EntryRow>>,
+}
+
+impl BatchReads {
+    /// Answers nothing: every read goes to the database.
+    pub(crate) fn none() -> Self {
+        Self::default()
+    }
+
+    /// Reads, in `tx`, what `events` will ask for: about four statements per number used,
+    /// whatever the number of events.
+    pub(crate) async fn load(tx: &mut dyn TicketTx, events: &[&Event]) -> Result<Self, StoreError> {
+        let mut reads = BatchReads {
+            enabled: true,
+            ..Self::default()
+        };
+        let mut lookup = ContactLookup::default();
+        let mut wamids: HashMap<NumberId, Vec<String>> = HashMap::new();
+        let mut senders: HashSet<NumberId> = HashSet::new();
+        for event in events {
+            let e = &event.event;
+            let Some(number) = e.number_id else { continue };
+            match e.kind {
+                EventKind::Message => {
+                    let Ok(message) = serde_json::from_value::<wa_client::webhook::Message>(
+                        e.payload["message"].clone(),
+                    ) else {
+                        continue;
+                    };
+                    let contact: Option<wa_client::webhook::Contact> =
+                        serde_json::from_value(e.payload["contact"].clone()).unwrap_or(None);
+                    let at = e.wa_timestamp.unwrap_or(event.recorded_at);
+                    let Ok(Some(inbound)) = convert::inbound(&message, contact.as_ref(), at) else {
+                        continue;
+                    };
+                    match plan_event(&inbound) {
+                        EventPlan::AddEntry { entry } => {
+                            let l = crate::tickets::lookup_for(&inbound.from);
+                            for w in l.wa_ids {
+                                if reads.wa_ids.insert(w.clone()) {
+                                    lookup.wa_ids.push(w);
+                                }
+                            }
+                            for p in l.phones {
+                                if reads.phones.insert(p.clone()) {
+                                    lookup.phones.push(p);
+                                }
+                            }
+                            if let Some(b) = l.bsuid
+                                && lookup.bsuid.is_none()
+                            {
+                                reads.bsuid = Some(b.clone());
+                                lookup.bsuid = Some(b);
+                            }
+                            senders.insert(number);
+                            wamids
+                                .entry(number)
+                                .or_default()
+                                .push(entry.wamid.as_str().to_owned());
+                        }
+                        EventPlan::Annotate { target, .. } => {
+                            wamids
+                                .entry(number)
+                                .or_default()
+                                .push(target.as_str().to_owned());
+                        }
+                        EventPlan::Ignore { .. } | EventPlan::ChangeNumber { .. } => {}
+                    }
+                }
+                EventKind::Status => {
+                    if let Some(id) = e.payload["status"]["id"].as_str() {
+                        wamids.entry(number).or_default().push(id.to_owned());
+                    }
+                }
+                EventKind::Error | EventKind::Field => {}
+            }
+        }
+        if !lookup.is_empty() {
+            reads.contacts = tx.find_contacts(&lookup).await?;
+        }
+        let ids: Vec<ContactId> = reads.contacts.iter().map(|c| c.id).collect();
+        for &number in &senders {
+            for &id in &ids {
+                reads.latest.insert((id, number), None);
+            }
+            for t in tx.latest_tickets(&ids, number).await? {
+                reads
+                    .latest
+                    .insert((t.fields.requester_id, number), Some(t));
+            }
+        }
+        for (number, mut list) in wamids {
+            list.sort();
+            list.dedup();
+            for w in &list {
+                reads.entries.insert((number, w.clone()), None);
+            }
+            for row in tx.find_entries(number, &list).await? {
+                if let Some(w) = row.fields.wamid.clone() {
+                    reads.entries.insert((number, w), Some(row));
+                }
+            }
+        }
+        Ok(reads)
+    }
+
+    /// As [`TicketTx::find_contacts`].
+    pub(crate) async fn find_contacts(
+        &self,
+        tx: &mut dyn TicketTx,
+        lookup: &ContactLookup,
+    ) -> Result<Vec<ContactRow>, StoreError> {
+        let covered = self.enabled
+            && lookup.email.is_none()
+            && lookup.wa_ids.iter().all(|w| self.wa_ids.contains(w))
+            && lookup.phones.iter().all(|p| self.phones.contains(p))
+            && (lookup.bsuid.is_none() || lookup.bsuid == self.bsuid);
+        if !covered {
+            return tx.find_contacts(lookup).await;
+        }
+        let mut found: Vec<ContactRow> = self
+            .contacts
+            .iter()
+            .filter(|c| matches(c, lookup))
+            .cloned()
+            .collect();
+        found.sort_by_key(|c| c.id);
+        Ok(found)
+    }
+
+    /// The batch created or changed `row`.
+    pub(crate) fn put_contact(&mut self, row: &ContactRow, created: bool) {
+        if !self.enabled {
+            return;
+        }
+        if created {
+            self.created.insert(row.id);
+        }
+        match self.contacts.iter_mut().find(|c| c.id == row.id) {
+            Some(c) => *c = row.clone(),
+            None => self.contacts.push(row.clone()),
+        }
+    }
+
+    /// Contacts changed in a way the batch does not follow (a number change): forget them all.
+    pub(crate) fn forget_contacts(&mut self) {
+        self.contacts.clear();
+        self.wa_ids.clear();
+        self.phones.clear();
+        self.bsuid = None;
+        self.latest.clear();
+    }
+
+    /// As [`TicketTx::latest_ticket`].
+    pub(crate) async fn latest_ticket(
+        &self,
+        tx: &mut dyn TicketTx,
+        requester: ContactId,
+        number: NumberId,
+    ) -> Result<Option<TicketRow>, StoreError> {
+        if self.enabled {
+            if let Some(known) = self.latest.get(&(requester, number)) {
+                return Ok(known.clone());
+            }
+            if self.created.contains(&requester) {
+                return Ok(None);
+            }
+        }
+        tx.latest_ticket(requester, number).await
+    }
+
+    /// The batch wrote `ticket` (created it, or joined a message to it) and knows every field:
+    /// it is its requester's latest on its number unless a later one is known.
+    pub(crate) fn put_ticket(&mut self, ticket: &TicketRow) {
+        let Some(number) = ticket.fields.number_id else {
+            return;
+        };
+        if !self.enabled {
+            return;
+        }
+        let key = (ticket.fields.requester_id, number);
+        if ticket.fields.deleted {
+            self.latest.remove(&key);
+            return;
+        }
+        let order = |t: &TicketRow| {
+            (
+                t.fields.last_message_at.unwrap_or(t.fields.created_at),
+                t.id,
+            )
+        };
+        match self.latest.get(&key) {
+            Some(Some(known)) if known.id != ticket.id && order(known) > order(ticket) => {}
+            Some(_) => {
+                self.latest.insert(key, Some(ticket.clone()));
+            }
+            // Not known before: the database may hold a later one.
+            None if self.created.contains(&ticket.fields.requester_id) => {
+                self.latest.insert(key, Some(ticket.clone()));
+            }
+            None => {}
+        }
+    }
+
+    /// `ticket` changed in ways the batch did not follow (rules ran on it, it was touched):
+    /// the next read of it goes to the database.
+    pub(crate) fn forget_ticket(&mut self, ticket: TicketId) {
+        self.latest
+            .retain(|_, t| t.as_ref().is_none_or(|t| t.id != ticket));
+    }
+
+    /// As [`TicketTx::find_entry`].
+    pub(crate) async fn find_entry(
+        &self,
+        tx: &mut dyn TicketTx,
+        number: NumberId,
+        wamid: &str,
+    ) -> Result<Option<EntryRow>, StoreError> {
+        if self.enabled
+            && let Some(known) = self.entries.get(&(number, wamid.to_owned()))
+        {
+            return Ok(known.clone());
+        }
+        tx.find_entry(number, wamid).await
+    }
+
+    /// The batch inserted or updated `row`.
+    pub(crate) fn put_entry(&mut self, row: &EntryRow) {
+        if !self.enabled {
+            return;
+        }
+        if let (Some(number), Some(wamid)) = (row.number_id, row.fields.wamid.clone()) {
+            self.entries.insert((number, wamid), Some(row.clone()));
+        }
+    }
+}
+
+/// Whether `c` matches any part of `lookup`, as the store's query decides.
+fn matches(c: &ContactRow, lookup: &ContactLookup) -> bool {
+    let f = &c.fields;
+    f.wa_id.as_ref().is_some_and(|w| lookup.wa_ids.contains(w))
+        || (lookup.bsuid.is_some() && f.bsuid == lookup.bsuid)
+        || [&f.phone_e164, &f.mobile_e164]
+            .into_iter()
+            .flatten()
+            .any(|p| lookup.phones.contains(p))
+}

@@ -119,6 +119,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@sla $harness;
             sla_state_round_trips_and_advances_safely,
             notifications_are_recorded_once,
+            sla_writes_in_a_transaction_read_back_and_land_at_commit,
         );
         $crate::conformance_tests!(@billing $harness;
             billing_feed_records_each_fact_once,

@@ -233,3 +233,67 @@ pub async fn notifications_are_recorded_once(store: SharedStore) {
         1
     );
 }
+
+/// SLA states written in a ticket transaction read back as the stored row will be (flags only
+/// turn on, `checked_until` never moves back), even before they reach the database; a rollback
+/// to a savepoint undoes those written after it; dropping the transaction keeps nothing; commit
+/// stores every ticket's state.
+pub async fn sla_writes_in_a_transaction_read_back_and_land_at_commit(store: SharedStore) {
+    let (a, t) = ticket(&store, "sla-tx").await;
+    let mut stored = state(t, json!({"v": 1}), None);
+    stored.fr_escalated = true;
+    stored.checked_until = t0() + Duration::hours(3);
+    store.put_ticket_sla(a, &stored).await.expect("put");
+
+    // Another ticket of the account, new in this transaction.
+    let (mut tx, u) = {
+        let mut tx = store.begin_tickets(a).await.expect("tx");
+        let existing = tx.get_ticket(t).await.expect("ticket");
+        let u = tx.insert_ticket(&existing.fields).await.expect("ticket");
+        (tx, u.id)
+    };
+    let second = state(t, json!({"v": 2}), Some(t0() + Duration::hours(1)));
+    tx.put_ticket_sla(&second).await.expect("put");
+    let read = tx.ticket_sla(t).await.expect("read").expect("some");
+    assert_eq!(read.history, json!({"v": 2}));
+    assert!(read.fr_escalated, "a stored flag stays on");
+    assert_eq!(read.checked_until, t0() + Duration::hours(3));
+    let mut third = state(t, json!({"v": 3}), None);
+    third.nr_escalated = true;
+    tx.put_ticket_sla(&third).await.expect("put again");
+    let fresh = state(u, json!({"new": true}), None);
+    tx.put_ticket_sla(&fresh).await.expect("put new");
+    assert_eq!(tx.ticket_sla(u).await.expect("read"), Some(fresh.clone()));
+
+    // A step rolled back to its savepoint loses what it wrote, and only that.
+    tx.savepoint().await.expect("savepoint");
+    tx.put_ticket_sla(&state(u, json!({"undone": true}), None))
+        .await
+        .expect("put");
+    tx.rollback_to_savepoint().await.expect("rollback");
+    tx.release_savepoint().await.expect("release");
+    assert_eq!(tx.ticket_sla(u).await.expect("read"), Some(fresh.clone()));
+    tx.commit().await.expect("commit");
+
+    let t_now = store.ticket_sla(a, t).await.expect("get").expect("some");
+    assert_eq!(t_now.history, json!({"v": 3}));
+    assert!(t_now.fr_escalated && t_now.nr_escalated && !t_now.is_escalated);
+    assert_eq!(t_now.checked_until, t0() + Duration::hours(3));
+    assert_eq!(store.ticket_sla(a, u).await.expect("get"), Some(fresh));
+
+    // Dropped: nothing written in it stays.
+    let mut tx = store.begin_tickets(a).await.expect("tx");
+    tx.put_ticket_sla(&state(t, json!({"dropped": true}), None))
+        .await
+        .expect("put");
+    drop(tx);
+    assert_eq!(
+        store
+            .ticket_sla(a, t)
+            .await
+            .expect("get")
+            .expect("some")
+            .history,
+        json!({"v": 3})
+    );
+}

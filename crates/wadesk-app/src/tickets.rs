@@ -92,8 +92,31 @@ pub async fn process_pending(
     }
     let mut report = PassReport::default();
     for (account, events) in by_account {
+        let Some(account) = account else {
+            for event in events {
+                fail(store, clock, event, "event without an account or number").await?;
+                report.failed += 1;
+            }
+            continue;
+        };
+        // What new messages react to (rules, SLA) and the numbers, read once per account and
+        // pass, before any transaction.
+        let setup = if events.iter().any(|e| e.event.kind == EventKind::Message) {
+            AccountSetup {
+                rules: crate::automation::AccountRules::load(store, account).await?,
+                sla: Some(crate::sla::SlaContext::load(store, account).await?),
+            }
+        } else {
+            AccountSetup::default()
+        };
+        let numbers = store.list_numbers(account).await?;
         for batch in events.chunks(BATCH) {
-            apply_batch(store, clock, account, batch, &mut report).await?;
+            let ctx = BatchContext {
+                numbers: &numbers,
+                setup: &setup,
+                now: clock.now(),
+            };
+            apply_batch(store, clock, account, &ctx, batch, &mut report).await?;
         }
     }
     metrics::counter!("wadesk_ticket_events_applied_total").increment(report.applied);
@@ -101,9 +124,9 @@ pub async fn process_pending(
 }
 
 /// What a batch reads before its transaction (one connection may serve both on SQLite).
-struct BatchContext {
-    numbers: Vec<store::WaNumber>,
-    setup: AccountSetup,
+struct BatchContext<'a> {
+    numbers: &'a [store::WaNumber],
+    setup: &'a AccountSetup,
     now: OffsetDateTime,
 }
 
@@ -111,17 +134,11 @@ struct BatchContext {
 async fn apply_batch(
     store: &dyn Store,
     clock: &dyn Clock,
-    account: Option<AccountId>,
+    account: AccountId,
+    ctx: &BatchContext<'_>,
     events: &[&Event],
     report: &mut PassReport,
 ) -> Result<(), StoreError> {
-    let Some(account) = account else {
-        for event in events {
-            fail(store, clock, event, "event without an account or number").await?;
-            report.failed += 1;
-        }
-        return Ok(());
-    };
     // A status of one of our sends names its outbox row: give the entry its wamid first, so a
     // status that arrives before the send's answer was recorded (or after a timeout left its
     // outcome unknown) still finds it. Outside the batch's transaction: it writes elsewhere.
@@ -148,21 +165,7 @@ async fn apply_batch(
             tracing::debug!(%outbox, wamid = %status.id, ?linked, "status linked to its send");
         }
     }
-    // What new messages react to (rules, SLA), read once for the batch.
-    let setup = if events.iter().any(|e| e.event.kind == EventKind::Message) {
-        AccountSetup {
-            rules: crate::automation::AccountRules::load(store, account).await?,
-            sla: Some(crate::sla::SlaContext::load(store, account).await?),
-        }
-    } else {
-        AccountSetup::default()
-    };
-    let ctx = BatchContext {
-        numbers: store.list_numbers(account).await?,
-        setup,
-        now: clock.now(),
-    };
-    if let Some(applied) = apply_optimistic(store, &ctx, account, events).await? {
+    if let Some(applied) = apply_optimistic(store, ctx, account, events).await? {
         report.applied += applied;
         return Ok(());
     }
@@ -223,7 +226,7 @@ async fn apply_batch(
 /// event by event. A backend failure ends the pass as in the careful path.
 async fn apply_optimistic(
     store: &dyn Store,
-    ctx: &BatchContext,
+    ctx: &BatchContext<'_>,
     account: AccountId,
     events: &[&Event],
 ) -> Result<Option<u64>, StoreError> {
@@ -314,7 +317,7 @@ pub async fn run_tickets(
 /// Applies one event inside a batch's transaction.
 async fn apply_in(
     tx: &mut dyn OutboundTx,
-    ctx: &BatchContext,
+    ctx: &BatchContext<'_>,
     reads: &mut BatchReads,
     event: &Event,
     claim: Claim,
@@ -364,7 +367,7 @@ async fn apply_in(
                             number_id,
                             number.threading_interval,
                             entry,
-                            &ctx.setup,
+                            ctx.setup,
                             now,
                         )
                         .await?;

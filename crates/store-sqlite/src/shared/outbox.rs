@@ -315,7 +315,7 @@ impl OutboundTx for Tx {
 impl OutboxStore for AdapterStore {
     async fn begin_outbound(&self, account: AccountId) -> StoreResult<Box<dyn OutboundTx>> {
         let tx = self.begin_ticket_tx(account).await?;
-        Ok(Box::new(Tx { tx, account }))
+        Ok(Box::new(Tx::new(tx, account)))
     }
 
     async fn last_inbound_at(

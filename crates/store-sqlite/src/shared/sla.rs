@@ -60,24 +60,49 @@ pub(crate) async fn put_sla<'c, E>(
 where
     E: sqlx::Executor<'c, Database = Db>,
 {
+    put_slas(executor, account, std::slice::from_ref(s)).await
+}
+
+/// Writes several tickets' SLA states in one statement. Each ticket at most once (a database
+/// cannot update one row twice in one statement): see [`merge_sla`].
+pub(crate) async fn put_slas<'c, E>(
+    executor: E,
+    account: AccountId,
+    list: &[TicketSla],
+) -> StoreResult<()>
+where
+    E: sqlx::Executor<'c, Database = Db>,
+{
+    if list.is_empty() {
+        return Ok(());
+    }
     let mut qb = QueryBuilder::<Db>::new(format!(
-        "INSERT INTO ticket_sla (account_id, {SLA_COLUMNS}) VALUES ("
+        "INSERT INTO ticket_sla (account_id, {SLA_COLUMNS}) "
     ));
-    let mut sep = qb.separated(", ");
-    sep.push_bind(account.0)
-        .push_bind(s.ticket_id.0)
-        .push_bind(s.policy_id)
-        .push_bind(json_text(&s.history)?)
-        .push_bind(s.fr_due_by.map(millis))
-        .push_bind(s.nr_due_by.map(millis))
-        .push_bind(s.due_by.map(millis))
-        .push_bind(s.fr_escalated)
-        .push_bind(s.nr_escalated)
-        .push_bind(s.is_escalated)
-        .push_bind(s.next_event_at.map(millis))
-        .push_bind(millis(s.checked_until));
+    let mut failed = None;
+    qb.push_values(list, |mut b, s| {
+        let history = json_text(&s.history).unwrap_or_else(|e| {
+            failed = Some(e);
+            String::new()
+        });
+        b.push_bind(account.0)
+            .push_bind(s.ticket_id.0)
+            .push_bind(s.policy_id)
+            .push_bind(history)
+            .push_bind(s.fr_due_by.map(millis))
+            .push_bind(s.nr_due_by.map(millis))
+            .push_bind(s.due_by.map(millis))
+            .push_bind(s.fr_escalated)
+            .push_bind(s.nr_escalated)
+            .push_bind(s.is_escalated)
+            .push_bind(s.next_event_at.map(millis))
+            .push_bind(millis(s.checked_until));
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
     qb.push(
-            ") ON CONFLICT (ticket_id) DO UPDATE SET policy_id = excluded.policy_id, \
+            " ON CONFLICT (ticket_id) DO UPDATE SET policy_id = excluded.policy_id, \
              history = excluded.history, fr_due_by = excluded.fr_due_by, \
              nr_due_by = excluded.nr_due_by, due_by = excluded.due_by, \
              fr_escalated = (ticket_sla.fr_escalated OR excluded.fr_escalated), \
@@ -88,6 +113,18 @@ where
         );
     qb.build().execute(executor).await.map_err(db_err)?;
     Ok(())
+}
+
+/// What the stored row becomes when `newer` is written over `older` (the upsert's rule):
+/// escalation flags only ever turn on, `checked_until` never moves back, the rest is `newer`'s.
+pub(crate) fn merge_sla(older: &TicketSla, newer: &TicketSla) -> TicketSla {
+    TicketSla {
+        fr_escalated: older.fr_escalated || newer.fr_escalated,
+        nr_escalated: older.nr_escalated || newer.nr_escalated,
+        is_escalated: older.is_escalated || newer.is_escalated,
+        checked_until: older.checked_until.max(newer.checked_until),
+        ..newer.clone()
+    }
 }
 
 /// The SLA state of several tickets of one account.

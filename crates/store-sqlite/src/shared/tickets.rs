@@ -144,6 +144,25 @@ fn push_in(qb: &mut QueryBuilder<Db>, column: &str, values: &[String]) {
 pub(crate) struct Tx {
     pub(crate) tx: Transaction<'static, Db>,
     pub(crate) account: AccountId,
+    /// SLA states written in this transaction and not yet sent: they go in one statement at
+    /// the next savepoint or at commit (a batch of new tickets costs one write, not one each).
+    pub(crate) sla: Vec<store::TicketSla>,
+}
+
+impl Tx {
+    pub(crate) fn new(tx: Transaction<'static, Db>, account: AccountId) -> Self {
+        Tx {
+            tx,
+            account,
+            sla: Vec::new(),
+        }
+    }
+
+    /// Sends the SLA states written since the last flush.
+    async fn flush_sla(&mut self) -> StoreResult<()> {
+        let pending = std::mem::take(&mut self.sla);
+        crate::sla::put_slas(&mut *self.tx, self.account, &pending).await
+    }
 }
 
 #[async_trait]
@@ -626,16 +645,30 @@ impl TicketTx for Tx {
     }
 
     async fn ticket_sla(&mut self, ticket: TicketId) -> StoreResult<Option<store::TicketSla>> {
-        Ok(crate::sla::get_slas(&mut *self.tx, self.account, &[ticket])
+        let stored = crate::sla::get_slas(&mut *self.tx, self.account, &[ticket])
             .await?
-            .pop())
+            .pop();
+        // A state written in this transaction and not sent yet: what the row will be.
+        Ok(match self.sla.iter().find(|s| s.ticket_id == ticket) {
+            Some(pending) => Some(match &stored {
+                Some(stored) => crate::sla::merge_sla(stored, pending),
+                None => pending.clone(),
+            }),
+            None => stored,
+        })
     }
 
     async fn put_ticket_sla(&mut self, sla: &store::TicketSla) -> StoreResult<()> {
-        crate::sla::put_sla(&mut *self.tx, self.account, sla).await
+        match self.sla.iter_mut().find(|s| s.ticket_id == sla.ticket_id) {
+            Some(pending) => *pending = crate::sla::merge_sla(pending, sla),
+            None => self.sla.push(sla.clone()),
+        }
+        Ok(())
     }
 
     async fn savepoint(&mut self) -> StoreResult<()> {
+        // What was written before the savepoint stays if the step is rolled back.
+        self.flush_sla().await?;
         sqlx::query("SAVEPOINT wadesk_step")
             .execute(&mut *self.tx)
             .await
@@ -652,6 +685,8 @@ impl TicketTx for Tx {
     }
 
     async fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
+        // Written after the savepoint: undone with the rest of the step.
+        self.sla.clear();
         sqlx::query("ROLLBACK TO SAVEPOINT wadesk_step")
             .execute(&mut *self.tx)
             .await
@@ -764,7 +799,8 @@ impl TicketTx for Tx {
         Ok(new == 1)
     }
 
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.flush_sla().await?;
         self.tx.commit().await.map_err(db_err)
     }
 }
@@ -807,7 +843,7 @@ where
 impl TicketStore for AdapterStore {
     async fn begin_tickets(&self, account: AccountId) -> StoreResult<Box<dyn TicketTx>> {
         let tx = self.begin_ticket_tx(account).await?;
-        Ok(Box::new(Tx { tx, account }))
+        Ok(Box::new(Tx::new(tx, account)))
     }
 
     async fn pending_ticket_events(&self, limit: u32) -> StoreResult<Vec<Event>> {

@@ -69,6 +69,7 @@ fi
 start_server() { # $1 = database URL, $2 = WADESK_RUN_JOBS
   env RUST_LOG=info WADESK_RUN_JOBS="$2" WADESK_DATABASE_URL="$1" WADESK_LISTEN="$SERVER_ADDR" \
     WADESK_APP_SECRET="$SECRET" WADESK_VERIFY_TOKEN=loadgen-verify \
+    WADESK_GRAPH_BASE_URL=http://127.0.0.1:9 \
     WADESK_BOOTSTRAP_API_KEY="$KEY" WADESK_DATA_DIR="$WORK/data" \
     "$BIN/wadesk-server" 2>>"$WORK/server.log" &
   SP=$!; PIDS+=("$SP")

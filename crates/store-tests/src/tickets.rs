@@ -408,6 +408,19 @@ pub async fn event_outcomes_are_atomic_and_once(store: SharedStore) {
             .is_none(),
         "rolled back with its transaction"
     );
+    // The time an outcome was stamped with is kept; events without one are absent.
+    let at = store
+        .events_processed_at(&[late_id, first_id])
+        .await
+        .expect("processed at");
+    assert_eq!(at, [(late_id, t0())]);
+    assert!(
+        store
+            .events_processed_at(&[])
+            .await
+            .expect("none")
+            .is_empty()
+    );
     store
         .record_event_outcome(first_id, EventOutcome::Failed, Some("bad payload"), t0())
         .await

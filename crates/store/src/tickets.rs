@@ -432,6 +432,13 @@ pub trait TicketStore: Send + Sync {
         event: EventId,
     ) -> StoreResult<Option<(EventOutcome, Option<String>)>>;
 
+    /// When each of `events` that has an outcome got it (the time the tickets job stamped on
+    /// it), in no particular order; events without one are absent.
+    async fn events_processed_at(
+        &self,
+        events: &[EventId],
+    ) -> StoreResult<Vec<(EventId, OffsetDateTime)>>;
+
     /// Tickets of the account, newest first (by created_at, then id).
     async fn list_tickets(
         &self,

@@ -263,7 +263,7 @@ fn print_result(r: &RunResult) {
             ms(v.processing_lag.max_us)
         );
         println!(
-            "  tickets: {} messages on a ticket; lag to the ticket (entry stamped − ack) ms p50 {} p99 {} p99.9 {} max {}",
+            "  tickets: {} messages on a ticket; lag to the ticket (event applied − ack) ms p50 {} p99 {} p99.9 {} max {}",
             v.on_tickets,
             ms(v.ticket_lag.p50_us),
             ms(v.ticket_lag.p99_us),

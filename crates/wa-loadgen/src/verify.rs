@@ -8,8 +8,9 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use store::{DeliveryFilter, DeliveryId, DeliveryState, EventKind, Page, Store};
+use store::{DeliveryFilter, DeliveryId, DeliveryState, EventId, EventKind, Page, Store};
 use ticketing_core::{AccountId, NumberId};
+use time::OffsetDateTime;
 
 use crate::{
     LoadgenError,
@@ -118,9 +119,10 @@ pub struct VerifyReport {
     pub event_lag: LatencySummary,
     /// Per delivery: `processed_at` minus `received_at`, both server-side.
     pub processing_lag: LatencySummary,
-    /// Per acknowledged message that made a ticket entry: the entry's `updated_at` (stamped
-    /// when the tickets job began the batch that wrote it, in milliseconds) minus the client's
-    /// receipt of the 200. Empty when the tickets job did not finish within the drain timeout.
+    /// Per acknowledged message that made a ticket entry: the time its event was applied
+    /// (stamped, in milliseconds, when the tickets job began the batch that applied it; the
+    /// batch commits after its last event) minus the client's receipt of the 200. Empty when
+    /// the tickets job did not finish within the drain timeout.
     #[serde(default)]
     pub ticket_lag: LatencySummary,
     /// Messages of this run found on a ticket (reactions, group and unsupported messages make
@@ -198,7 +200,7 @@ pub async fn verify(
     let mut events_unacked = 0u64;
     let mut lag = Latencies::with_capacity(expected.len());
     // Messages recorded, by account and number: their entries give the lag to the ticket.
-    let mut messages: HashMap<(AccountId, NumberId), Vec<(String, i64)>> = HashMap::new();
+    let mut messages: HashMap<(AccountId, NumberId), Vec<(String, EventId, i64)>> = HashMap::new();
     let mut after = None;
     loop {
         let events = store.list_events(after, PAGE).await?;
@@ -223,7 +225,7 @@ pub async fn verify(
                             messages
                                 .entry((account, number))
                                 .or_default()
-                                .push((wamid, *at));
+                                .push((wamid, e.id, *at));
                         }
                     }
                 }
@@ -265,11 +267,13 @@ pub async fn verify(
     })
 }
 
-/// Waits for the tickets job to apply every pending event (up to `timeout`), then reads the
-/// entries of `messages` and answers the lag from each acknowledgement to its entry.
+/// Waits for the tickets job to apply every pending event (up to `timeout`), then finds which
+/// of `messages` made an entry and answers the lag from each acknowledgement to the
+/// application of its event. (An entry's own `updated_at` would not do: a later reaction or
+/// edit moves it.)
 async fn ticket_lag(
     store: &dyn Store,
-    messages: &HashMap<(AccountId, NumberId), Vec<(String, i64)>>,
+    messages: &HashMap<(AccountId, NumberId), Vec<(String, EventId, i64)>>,
     timeout: Duration,
 ) -> Result<(LatencySummary, u64), LoadgenError> {
     let started = Instant::now();
@@ -282,22 +286,31 @@ async fn ticket_lag(
     let mut lag = Latencies::with_capacity(messages.values().map(Vec::len).sum());
     let mut found = 0u64;
     for (&(account, number), list) in messages {
-        let acked: HashMap<&str, i64> = list.iter().map(|(w, at)| (w.as_str(), *at)).collect();
+        let acked: HashMap<&str, (EventId, i64)> = list
+            .iter()
+            .map(|(w, id, at)| (w.as_str(), (*id, *at)))
+            .collect();
         for chunk in list.chunks(500) {
-            let wamids: Vec<String> = chunk.iter().map(|(w, _)| w.clone()).collect();
+            let wamids: Vec<String> = chunk.iter().map(|(w, _, _)| w.clone()).collect();
             // A read-only use of the tickets transaction; dropped, so it rolls back.
             let mut tx = store.begin_tickets(account).await?;
             let entries = tx.find_entries(number, &wamids).await?;
             drop(tx);
-            for e in entries {
-                let Some(at) = e.fields.wamid.as_deref().and_then(|w| acked.get(w)) else {
+            let on_ticket: Vec<(EventId, i64)> = entries
+                .iter()
+                .filter(|e| e.fields.incoming)
+                .filter_map(|e| e.fields.wamid.as_deref().and_then(|w| acked.get(w)))
+                .copied()
+                .collect();
+            let ids: Vec<EventId> = on_ticket.iter().map(|(id, _)| *id).collect();
+            let applied: HashMap<EventId, OffsetDateTime> =
+                store.events_processed_at(&ids).await?.into_iter().collect();
+            for (id, at) in on_ticket {
+                let Some(done) = applied.get(&id) else {
                     continue;
                 };
-                if !e.fields.incoming {
-                    continue;
-                }
                 found += 1;
-                let stamped = (e.fields.updated_at.unix_timestamp_nanos() / 1000) as i64;
+                let stamped = (done.unix_timestamp_nanos() / 1000) as i64;
                 lag.record_micros((stamped - at).max(0) as u64);
             }
         }

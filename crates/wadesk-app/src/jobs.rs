@@ -30,6 +30,9 @@ pub struct InboxSettings {
     pub batch: u32,
     /// How often to look for work when not woken.
     pub poll: StdDuration,
+    /// Notified after each batch is recorded, so the tickets job in this process starts on its
+    /// events at once instead of at its next poll.
+    pub recorded: Option<Arc<Notify>>,
 }
 
 impl InboxSettings {
@@ -40,6 +43,7 @@ impl InboxSettings {
             lease: time::Duration::seconds(15),
             batch: 64,
             poll: StdDuration::from_millis(500),
+            recorded: None,
         }
     }
 }
@@ -102,6 +106,9 @@ pub async fn run_inbox(
                     }
                 }
                 finish(store.as_ref(), clock.as_ref(), &settings, done).await;
+                if let Some(recorded) = &settings.recorded {
+                    recorded.notify_one();
+                }
             }
             Err(e) => {
                 failures += 1;

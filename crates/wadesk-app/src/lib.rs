@@ -58,7 +58,8 @@ pub enum AppError {
     Usage(String),
 }
 
-/// How often the tickets job looks for recorded events when idle.
+/// How often the tickets job looks for recorded events when the inbox job of its process has not
+/// woken it (events recorded by another process).
 const TICKETS_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 /// How often the templates job looks for template webhooks and stale template lists.
 const TEMPLATES_POLL: std::time::Duration = std::time::Duration::from_secs(2);
@@ -267,11 +268,17 @@ impl Wadesk {
         stored: Arc<Notify>,
         shutdown: &CancellationToken,
     ) -> Vec<tokio::task::JoinHandle<()>> {
+        // The inbox job wakes the tickets job when it has recorded events.
+        let recorded = Arc::new(Notify::new());
+        let inbox = jobs::InboxSettings {
+            recorded: Some(recorded.clone()),
+            ..jobs::InboxSettings::new(role)
+        };
         vec![
             tokio::spawn(jobs::run_inbox(
                 self.store.clone(),
                 self.clock.clone(),
-                jobs::InboxSettings::new(role),
+                inbox,
                 stored,
                 shutdown.clone(),
             )),
@@ -279,7 +286,7 @@ impl Wadesk {
                 self.store.clone(),
                 self.clock.clone(),
                 TICKETS_POLL,
-                Arc::new(Notify::new()),
+                recorded,
                 shutdown.clone(),
             )),
             tokio::spawn(sla::run_sla(

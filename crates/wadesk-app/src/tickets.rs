@@ -176,7 +176,7 @@ async fn apply_batch(
         tx.savepoint().await?;
         match apply_in(
             tx.as_mut(),
-            &ctx,
+            ctx,
             &mut BatchReads::none(),
             event,
             Claim::Each,

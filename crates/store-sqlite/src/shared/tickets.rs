@@ -890,6 +890,32 @@ impl TicketStore for AdapterStore {
         Ok(Some((outcome, col(&row, "error")?)))
     }
 
+    async fn events_processed_at(
+        &self,
+        events: &[EventId],
+    ) -> StoreResult<Vec<(EventId, OffsetDateTime)>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT event_id, processed_at FROM event_outcomes WHERE event_id IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for e in events {
+            sep.push_bind(e.0);
+        }
+        qb.push(")");
+        let rows = qb
+            .build()
+            .persistent(false)
+            .fetch_all(self.read_pool())
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| Ok((EventId(col(r, "event_id")?), instant(col(r, "processed_at")?)?)))
+            .collect()
+    }
+
     async fn list_tickets(
         &self,
         account: AccountId,

@@ -200,7 +200,7 @@ pub async fn verify(
     let mut events_unacked = 0u64;
     let mut lag = Latencies::with_capacity(expected.len());
     // Messages recorded, by account and number: their entries give the lag to the ticket.
-    let mut messages: HashMap<(AccountId, NumberId), Vec<(String, EventId, i64)>> = HashMap::new();
+    let mut messages: MessagesByNumber = HashMap::new();
     let mut after = None;
     loop {
         let events = store.list_events(after, PAGE).await?;
@@ -267,13 +267,16 @@ pub async fn verify(
     })
 }
 
+/// Acknowledged messages recorded once, by account and number: (wamid, event, ack time in µs).
+type MessagesByNumber = HashMap<(AccountId, NumberId), Vec<(String, EventId, i64)>>;
+
 /// Waits for the tickets job to apply every pending event (up to `timeout`), then finds which
 /// of `messages` made an entry and answers the lag from each acknowledgement to the
 /// application of its event. (An entry's own `updated_at` would not do: a later reaction or
 /// edit moves it.)
 async fn ticket_lag(
     store: &dyn Store,
-    messages: &HashMap<(AccountId, NumberId), Vec<(String, EventId, i64)>>,
+    messages: &MessagesByNumber,
     timeout: Duration,
 ) -> Result<(LatencySummary, u64), LoadgenError> {
     let started = Instant::now();

@@ -359,7 +359,8 @@ pub trait TicketTx: Send + std::fmt::Debug {
     /// batch applies many events in one transaction, each between a savepoint and its release).
     async fn savepoint(&mut self) -> StoreResult<()>;
 
-    /// Forgets the last savepoint, keeping what was done since.
+    /// Forgets the last savepoint, keeping what was done since. Writes an adapter deferred
+    /// (see [`TicketTx::put_ticket_sla`]) are sent first, so an error here belongs to the step.
     async fn release_savepoint(&mut self) -> StoreResult<()>;
 
     /// Undoes everything since the last savepoint, which stays set; the transaction stays
@@ -388,7 +389,10 @@ pub trait TicketTx: Send + std::fmt::Debug {
     async fn open_ticket_counts(&mut self, agents: &[AgentId]) -> StoreResult<Vec<(AgentId, u32)>>;
 
     /// Writes a ticket's SLA state with the ticket's change, atomically (see
-    /// [`crate::SlaStore::put_ticket_sla`]).
+    /// [`crate::SlaStore::put_ticket_sla`]). An adapter may defer the write to the next
+    /// savepoint, savepoint release or commit (the bundled ones do, to write a batch's states
+    /// in one statement); [`TicketTx::ticket_sla`] in the same transaction sees it either way,
+    /// and an error in sending it is returned there.
     async fn put_ticket_sla(&mut self, sla: &crate::TicketSla) -> StoreResult<()>;
 
     /// Queues an outgoing webhook delivery with the ticket's change, atomically (see

@@ -174,7 +174,7 @@ async fn apply_batch(
     let mut tx = store.begin_outbound(account).await?;
     for event in events {
         tx.savepoint().await?;
-        match apply_in(
+        let failure = match apply_in(
             tx.as_mut(),
             ctx,
             &mut BatchReads::none(),
@@ -183,18 +183,26 @@ async fn apply_batch(
         )
         .await
         {
-            Ok(()) => {
-                tx.release_savepoint().await?;
-                report.applied += 1;
-            }
-            Err(ApplyError::Later(why)) => {
+            // Closing the step sends what it deferred (SLA states): refused, the event failed.
+            Ok(()) => match tx.release_savepoint().await {
+                Ok(()) => {
+                    report.applied += 1;
+                    continue;
+                }
+                Err(StoreError::Backend(e)) => return Err(StoreError::Backend(e)),
+                Err(e) => ApplyError::Store(e),
+            },
+            Err(e) => e,
+        };
+        match failure {
+            ApplyError::Later(why) => {
                 tx.rollback_to_savepoint().await?;
                 tx.release_savepoint().await?;
                 tracing::debug!(event = %event.id, why, "event deferred");
                 report.deferred += 1;
             }
-            Err(ApplyError::Store(StoreError::Backend(e))) => return Err(StoreError::Backend(e)),
-            Err(ApplyError::Invalid(error)) => {
+            ApplyError::Store(StoreError::Backend(e)) => return Err(StoreError::Backend(e)),
+            ApplyError::Invalid(error) => {
                 tx.rollback_to_savepoint().await?;
                 tx.release_savepoint().await?;
                 tracing::warn!(event = %event.id, error.message = %error, "event failed; skipped");
@@ -203,7 +211,7 @@ async fn apply_batch(
                 metrics::counter!("wadesk_ticket_events_failed_total").increment(1);
                 report.failed += 1;
             }
-            Err(ApplyError::Store(e)) => {
+            ApplyError::Store(e) => {
                 tx.rollback_to_savepoint().await?;
                 tx.release_savepoint().await?;
                 let error = e.to_string();
@@ -253,8 +261,16 @@ async fn apply_optimistic(
             }
         }
     }
-    tx.commit().await?;
-    Ok(Some(events.len() as u64))
+    // Commit sends the deferred writes (SLA states): if the database refuses them, replay the
+    // batch event by event, so the event they belong to is found and marked failed.
+    match tx.commit().await {
+        Ok(()) => Ok(Some(events.len() as u64)),
+        Err(StoreError::Backend(e)) => Err(StoreError::Backend(e)),
+        Err(e) => {
+            tracing::debug!(error.message = %e, "batch replayed event by event");
+            Ok(None)
+        }
+    }
 }
 
 /// Whether [`apply_in`] records the event's outcome itself.

@@ -145,7 +145,8 @@ pub(crate) struct Tx {
     pub(crate) tx: Transaction<'static, Db>,
     pub(crate) account: AccountId,
     /// SLA states written in this transaction and not yet sent: they go in one statement at
-    /// the next savepoint or at commit (a batch of new tickets costs one write, not one each).
+    /// the next savepoint, savepoint release or commit (a batch of new tickets costs one write,
+    /// not one each).
     pub(crate) sla: Vec<store::TicketSla>,
 }
 
@@ -677,6 +678,8 @@ impl TicketTx for Tx {
     }
 
     async fn release_savepoint(&mut self) -> StoreResult<()> {
+        // The step's deferred writes go before it closes, so a refusal is the step's own.
+        self.flush_sla().await?;
         sqlx::query("RELEASE SAVEPOINT wadesk_step")
             .execute(&mut *self.tx)
             .await

@@ -313,44 +313,6 @@ fn reject_pending(completion: &DeliveryCompletion) -> StoreResult<()> {
     Ok(())
 }
 
-/// Records one completion inside an open transaction; `LeaseLost` changes nothing. The events
-/// lock (which keeps event ids in commit order) is taken once per transaction.
-async fn complete_in(
-    tx: &mut Transaction<'static, Postgres>,
-    id: DeliveryId,
-    worker: &str,
-    completion: &DeliveryCompletion,
-    now: i64,
-    events_locked: &mut bool,
-) -> StoreResult<CompletionReport> {
-    lock_leased(tx, id, worker).await?;
-    let recorded = if completion.events.is_empty() {
-        0
-    } else {
-        if !*events_locked {
-            advisory_lock(tx, EVENTS_LOCK).await?;
-            *events_locked = true;
-        }
-        record_events(tx, id, &completion.events, now).await?
-    };
-    sqlx::query(
-        "UPDATE deliveries SET state = $1, error = $2, account_id = $3, processed_at = $4, \
-         locked_by = NULL, locked_until = NULL WHERE id = $5",
-    )
-    .bind(completion.state.as_str())
-    .bind(completion.error.as_deref())
-    .bind(completion.account_id.map(|a| a.0))
-    .bind(now)
-    .bind(id.0)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_err)?;
-    Ok(CompletionReport {
-        recorded,
-        duplicates: completion.events.len() as u64 - recorded,
-    })
-}
-
 async fn lock_leased(
     tx: &mut Transaction<'static, Postgres>,
     id: DeliveryId,
@@ -452,47 +414,6 @@ async fn record_batch_events(
             let d: i64 = row.try_get(0).map_err(db_err)?;
             *recorded.entry(d).or_insert(0u64) += 1;
         }
-    }
-    Ok(recorded)
-}
-
-/// Inserts events, skipping keys already recorded; returns how many were recorded.
-async fn record_events(
-    tx: &mut Transaction<'static, Postgres>,
-    delivery: DeliveryId,
-    events: &[NewEvent],
-    now: i64,
-) -> StoreResult<u64> {
-    let mut recorded = 0u64;
-    for chunk in events.chunks(EVENT_CHUNK_ROWS) {
-        let payloads = chunk
-            .iter()
-            .map(|e| serde_json::to_string(&e.payload))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::Backend(format!("serialising an event payload: {e}")))?;
-        let mut qb = QueryBuilder::<Postgres>::new(
-            "INSERT INTO events (key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, \
-             account_id, number_id, message_id, wa_id, subtype, wa_timestamp, payload) ",
-        );
-        qb.push_values(chunk.iter().zip(payloads), |mut b, (e, payload)| {
-            b.push_bind(e.key.clone())
-                .push_bind(delivery.0)
-                .push_bind(now)
-                .push_bind(e.kind.as_str())
-                .push_bind(e.field.clone())
-                .push_bind(e.waba_id.clone())
-                .push_bind(e.phone_number_id.clone())
-                .push_bind(e.account_id.map(|a| a.0))
-                .push_bind(e.number_id.map(|n| n.0))
-                .push_bind(e.message_id.clone())
-                .push_bind(e.wa_id.clone())
-                .push_bind(e.subtype.clone())
-                .push_bind(e.wa_timestamp.map(millis))
-                .push_bind(payload);
-        });
-        qb.push(" ON CONFLICT (key) DO NOTHING RETURNING id");
-        let rows = qb.build().fetch_all(&mut **tx).await.map_err(db_err)?;
-        recorded += rows.len() as u64;
     }
     Ok(recorded)
 }
@@ -606,11 +527,11 @@ impl Store for PostgresStore {
         completion: &DeliveryCompletion,
         now: OffsetDateTime,
     ) -> StoreResult<CompletionReport> {
-        reject_pending(completion)?;
-        let mut tx = self.begin().await?;
-        let report = complete_in(&mut tx, id, worker, completion, millis(now), &mut false).await?;
-        commit(tx).await?;
-        Ok(report)
+        // A batch of one: the same checks and statements as a claimed batch.
+        self.complete_deliveries(worker, &[(id, completion.clone())], now)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Backend("no result for the completed delivery".into()))?
     }
 
     async fn complete_deliveries(
@@ -655,6 +576,7 @@ impl Store for PostgresStore {
         }
         let mine: Vec<&(DeliveryId, DeliveryCompletion)> =
             items.iter().filter(|(id, _)| held.remove(&id.0)).collect();
+        // The events lock keeps event ids in commit order.
         if mine.iter().any(|(_, c)| !c.events.is_empty()) {
             advisory_lock(&mut tx, EVENTS_LOCK).await?;
         }

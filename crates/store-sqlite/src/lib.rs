@@ -238,34 +238,6 @@ fn reject_pending(completion: &DeliveryCompletion) -> StoreResult<()> {
     Ok(())
 }
 
-/// Records one completion inside an open write transaction; `LeaseLost` changes nothing.
-async fn complete_in(
-    tx: &mut Transaction<'static, Sqlite>,
-    id: DeliveryId,
-    worker: &str,
-    completion: &DeliveryCompletion,
-    now: i64,
-) -> StoreResult<CompletionReport> {
-    check_lease(tx, id, worker).await?;
-    let recorded = record_events(tx, id, &completion.events, now).await?;
-    sqlx::query(
-        "UPDATE deliveries SET state = ?, error = ?, account_id = ?, processed_at = ?, \
-         locked_by = NULL, locked_until = NULL WHERE id = ?",
-    )
-    .bind(completion.state.as_str())
-    .bind(completion.error.as_deref())
-    .bind(completion.account_id.map(|a| a.0))
-    .bind(now)
-    .bind(id.0)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_err)?;
-    Ok(CompletionReport {
-        recorded,
-        duplicates: completion.events.len() as u64 - recorded,
-    })
-}
-
 async fn check_lease(
     tx: &mut Transaction<'static, Sqlite>,
     id: DeliveryId,
@@ -333,47 +305,6 @@ async fn record_batch_events(
             let d: i64 = row.try_get(0).map_err(db_err)?;
             *recorded.entry(d).or_insert(0u64) += 1;
         }
-    }
-    Ok(recorded)
-}
-
-/// Inserts events, skipping keys already recorded; returns how many were recorded.
-async fn record_events(
-    tx: &mut Transaction<'static, Sqlite>,
-    delivery: DeliveryId,
-    events: &[NewEvent],
-    now: i64,
-) -> StoreResult<u64> {
-    let mut recorded = 0u64;
-    for chunk in events.chunks(EVENT_CHUNK_ROWS) {
-        let payloads = chunk
-            .iter()
-            .map(|e| serde_json::to_string(&e.payload))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| StoreError::Backend(format!("serialising an event payload: {e}")))?;
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO events (key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, \
-             account_id, number_id, message_id, wa_id, subtype, wa_timestamp, payload) ",
-        );
-        qb.push_values(chunk.iter().zip(payloads), |mut b, (e, payload)| {
-            b.push_bind(e.key.clone())
-                .push_bind(delivery.0)
-                .push_bind(now)
-                .push_bind(e.kind.as_str())
-                .push_bind(e.field.clone())
-                .push_bind(e.waba_id.clone())
-                .push_bind(e.phone_number_id.clone())
-                .push_bind(e.account_id.map(|a| a.0))
-                .push_bind(e.number_id.map(|n| n.0))
-                .push_bind(e.message_id.clone())
-                .push_bind(e.wa_id.clone())
-                .push_bind(e.subtype.clone())
-                .push_bind(e.wa_timestamp.map(millis))
-                .push_bind(payload);
-        });
-        qb.push(" ON CONFLICT (key) DO NOTHING RETURNING id");
-        let rows = qb.build().fetch_all(&mut **tx).await.map_err(db_err)?;
-        recorded += rows.len() as u64;
     }
     Ok(recorded)
 }
@@ -507,11 +438,11 @@ impl Store for SqliteStore {
         completion: &DeliveryCompletion,
         now: OffsetDateTime,
     ) -> StoreResult<CompletionReport> {
-        reject_pending(completion)?;
-        let mut tx = self.write().await?;
-        let report = complete_in(&mut tx, id, worker, completion, millis(now)).await?;
-        commit(tx).await?;
-        Ok(report)
+        // A batch of one: the same checks and statements as a claimed batch.
+        self.complete_deliveries(worker, &[(id, completion.clone())], now)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Backend("no result for the completed delivery".into()))?
     }
 
     async fn complete_deliveries(

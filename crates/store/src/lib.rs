@@ -56,6 +56,15 @@ pub trait Store:
     + std::fmt::Debug
     + 'static
 {
+    /// Whether this store's connections work from any tokio runtime of the process. SQLite's
+    /// do (each connection is a thread of its own, reached through channels); PostgreSQL's do
+    /// not (sockets registered with the I/O driver of the runtime that opened them, failing
+    /// once it stops). Only such a store lets the application run its background jobs on a
+    /// runtime of their own (`WADESK_JOBS_CPU`). `false` unless an adapter says otherwise.
+    fn runtime_independent(&self) -> bool {
+        false
+    }
+
     // ---------------------------------------------------------------- webhook inbox
 
     /// Stores a batch of raw webhook bodies durably, in one transaction (one commit, one flush),

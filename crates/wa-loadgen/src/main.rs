@@ -43,7 +43,7 @@ enum Command {
     /// Store the same bodies through wadesk's group-commit writer, no HTTP.
     RawInsert(RawArgs),
     /// Store a backlog of deliveries, then time the inbox job and the tickets job draining it.
-    Processing(RawArgs),
+    Processing(ProcessingArgs),
     /// Create (empty) or drop a PostgreSQL schema for a benchmark run.
     PgSchema {
         /// Server URL, e.g. postgres://postgres@127.0.0.1:5432/test.
@@ -139,6 +139,16 @@ struct RawArgs {
     db: String,
     #[command(flatten)]
     w: Workload,
+}
+
+#[derive(Args, Debug)]
+struct ProcessingArgs {
+    #[command(flatten)]
+    raw: RawArgs,
+    /// Where the jobs run, as `WADESK_JOBS_CPU` of the server: `auto` (on SQLite, the jobs and
+    /// the database writer on the last allowed CPU), `off`, or a CPU number.
+    #[arg(long, default_value = "auto")]
+    jobs_cpu: String,
 }
 
 fn run_tag() -> String {
@@ -451,7 +461,10 @@ async fn raw(args: RawArgs) -> anyhow::Result<()> {
     append_json(&args.w.json_out, &result)
 }
 
-async fn processing(args: RawArgs) -> anyhow::Result<()> {
+async fn processing(args: ProcessingArgs) -> anyhow::Result<()> {
+    let jobs_cpu = wadesk_app::affinity::JobsCpu::parse(&args.jobs_cpu)
+        .ok_or_else(|| anyhow::anyhow!("--jobs-cpu: expected auto, off or a CPU number"))?;
+    let args = args.raw;
     let tag = run_tag();
     let count = args.w.count.unwrap_or(100_000);
     let workload = {
@@ -492,7 +505,21 @@ async fn processing(args: RawArgs) -> anyhow::Result<()> {
     stop.cancel();
     let _ = server.await;
 
-    let outcome = wa_loadgen::processing::run(store, &workload).await?;
+    // The jobs run where the server would run them (`wadesk_app::affinity`).
+    let outcome = match jobs_cpu.resolve(store.runtime_independent()) {
+        Some(cpu) => {
+            let writers = wadesk_app::affinity::pin_sqlite_writer(cpu);
+            eprintln!("jobs on CPU {cpu} (SQLite writer threads bound there: {writers})");
+            wadesk_app::affinity::spawn_on_cpu(cpu, async move {
+                wa_loadgen::processing::run(store, &workload).await
+            })
+            .await??
+        }
+        None => {
+            eprintln!("jobs on the main runtime (no CPU binding)");
+            wa_loadgen::processing::run(store, &workload).await?
+        }
+    };
     if let Some(s) = pg_store {
         s.drop_schema().await?;
     }

@@ -43,6 +43,9 @@ pub struct Config {
     /// `WADESK_SECRET_KEY`: 32 bytes (64 hex digits or base64) that encrypt numbers' access
     /// tokens and app secrets at rest; without it they are stored as given (with a warning).
     pub secret_key: Option<store::SecretKey>,
+    /// `WADESK_JOBS_CPU`: `auto` (the default: on SQLite, the background jobs and the database
+    /// writer share the last CPU the process may use), `off`, or a CPU number.
+    pub jobs_cpu: crate::affinity::JobsCpu,
 }
 
 impl std::fmt::Debug for Config {
@@ -68,6 +71,7 @@ impl std::fmt::Debug for Config {
             .field("send_max_attempts", &self.send_max_attempts)
             .field("template_sync_interval", &self.template_sync_interval)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("jobs_cpu", &self.jobs_cpu)
             .finish()
     }
 }
@@ -202,7 +206,17 @@ impl Config {
             })?),
         };
 
+        let jobs_cpu = match get("WADESK_JOBS_CPU") {
+            None => crate::affinity::JobsCpu::Auto,
+            Some(v) => crate::affinity::JobsCpu::parse(&v).ok_or_else(|| ConfigError {
+                variable: "WADESK_JOBS_CPU",
+                value: v.clone(),
+                reason: "expected auto, off or a CPU number".into(),
+            })?,
+        };
+
         Ok(Config {
+            jobs_cpu,
             send_rate_per_number,
             graph_timeout: std::time::Duration::from_secs_f64(graph_timeout),
             send_reconcile_timeout: std::time::Duration::from_secs_f64(send_reconcile),

@@ -5,6 +5,7 @@
 //! (`ticketing-core`, `sla-engine`, `rules-engine`, `billing-model`) know neither. Embed wadesk in
 //! your own program with [`Wadesk::open`] and [`Wadesk::serve`], or run `wadesk-server`.
 
+pub mod affinity;
 pub mod automation;
 mod batch_reads;
 pub mod billing;
@@ -274,34 +275,35 @@ impl Wadesk {
             recorded: Some(recorded.clone()),
             ..jobs::InboxSettings::new(role)
         };
-        vec![
-            tokio::spawn(jobs::run_inbox(
+        type Job = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+        let jobs: Vec<Job> = vec![
+            Box::pin(jobs::run_inbox(
                 self.store.clone(),
                 self.clock.clone(),
                 inbox,
                 stored,
                 shutdown.clone(),
             )),
-            tokio::spawn(tickets::run_tickets(
+            Box::pin(tickets::run_tickets(
                 self.store.clone(),
                 self.clock.clone(),
                 TICKETS_POLL,
                 recorded,
                 shutdown.clone(),
             )),
-            tokio::spawn(sla::run_sla(
+            Box::pin(sla::run_sla(
                 self.store.clone(),
                 self.clock.clone(),
                 SLA_POLL,
                 shutdown.clone(),
             )),
-            tokio::spawn(billing::run_billing(
+            Box::pin(billing::run_billing(
                 self.store.clone(),
                 self.clock.clone(),
                 billing::BillingJobSettings::new(role),
                 shutdown.clone(),
             )),
-            tokio::spawn(media::run_media(
+            Box::pin(media::run_media(
                 self.store.clone(),
                 self.clock.clone(),
                 self.media_graph_client(),
@@ -309,7 +311,7 @@ impl Wadesk {
                 media::MediaSettings::new(role),
                 shutdown.clone(),
             )),
-            tokio::spawn(outbound::run_sends(
+            Box::pin(outbound::run_sends(
                 self.store.clone(),
                 self.clock.clone(),
                 outbound::graph_client(&self.config),
@@ -317,13 +319,13 @@ impl Wadesk {
                 Arc::new(Notify::new()),
                 shutdown.clone(),
             )),
-            tokio::spawn(sweep::run_sweep(
+            Box::pin(sweep::run_sweep(
                 self.store.clone(),
                 self.clock.clone(),
                 sweep::SweepSettings::new(role),
                 shutdown.clone(),
             )),
-            tokio::spawn(templates::run_templates(
+            Box::pin(templates::run_templates(
                 self.store.clone(),
                 self.clock.clone(),
                 outbound::graph_client(&self.config),
@@ -331,15 +333,50 @@ impl Wadesk {
                 TEMPLATES_POLL,
                 shutdown.clone(),
             )),
-            tokio::spawn(webhooks_out::run_webhooks_out(
+            Box::pin(webhooks_out::run_webhooks_out(
                 self.store.clone(),
                 self.clock.clone(),
                 webhooks_out::WebhookSettings::new(role),
                 shutdown.clone(),
             )),
-        ]
+        ];
+        let independent = self.store.runtime_independent();
+        if let affinity::JobsCpu::Cpu(cpu) = self.config.jobs_cpu
+            && !independent
+        {
+            tracing::warn!(
+                cpu,
+                "WADESK_JOBS_CPU is for SQLite; on PostgreSQL the jobs stay unbound"
+            );
+        }
+        let Some(cpu) = self.config.jobs_cpu.resolve(independent) else {
+            return jobs.into_iter().map(tokio::spawn).collect();
+        };
+        // On one CPU with the SQLite writer (`affinity`): every job a task of a runtime whose
+        // one thread is bound to `cpu`; the writer's thread is bound there first, and again now
+        // and then in case the pool had to open a new connection.
+        let writers = affinity::pin_sqlite_writer(cpu);
+        tracing::info!(cpu, writers, "the jobs and the SQLite writer share one CPU");
+        let shutdown = shutdown.clone();
+        vec![affinity::spawn_on_cpu(cpu, async move {
+            let handles: Vec<_> = jobs.into_iter().map(tokio::spawn).collect();
+            let mut tick = tokio::time::interval(REPIN_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tick.tick() => { affinity::pin_sqlite_writer(cpu); }
+                }
+            }
+            for handle in handles {
+                let _ = handle.await;
+            }
+        })]
     }
 }
+
+/// How often the jobs' runtime binds the SQLite writer's thread to its CPU again.
+const REPIN_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Binds the configured listen address.
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, AppError> {

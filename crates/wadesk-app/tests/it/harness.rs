@@ -107,6 +107,9 @@ pub(crate) fn config_with<V: AsRef<str>>(run_jobs: bool, extra: &[(&str, V)]) ->
         ("WADESK_VERIFY_TOKEN".to_string(), VERIFY_TOKEN.to_string()),
         ("WADESK_BOOTSTRAP_API_KEY".to_string(), API_KEY.to_string()),
         ("WADESK_RUN_JOBS".to_string(), run_jobs.to_string()),
+        // Tests run many apps side by side in one process: their jobs stay on the shared
+        // runtime (`affinity_it` covers `auto`).
+        ("WADESK_JOBS_CPU".to_string(), "off".to_string()),
         ("WADESK_LISTEN".to_string(), "127.0.0.1:0".to_string()),
         (
             "WADESK_GRAPH_BASE_URL".to_string(),

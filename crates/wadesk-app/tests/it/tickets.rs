@@ -182,6 +182,41 @@ async fn threading_interval_boundary_and_reopen(backend: Backend) {
 }
 on_both!(threading_interval_boundary_and_reopen);
 
+/// `WADESK_JOBS_CPU` set: on SQLite the jobs run on their own runtime, bound to one CPU with
+/// the database writer, and still turn messages into tickets; shutdown stops them. On
+/// PostgreSQL the setting is ignored (the jobs stay on the main runtime).
+async fn jobs_bound_to_one_cpu(backend: Backend) {
+    let cpu = wadesk_app::affinity::allowed_cpus()
+        .last()
+        .copied()
+        .unwrap_or(0)
+        .to_string();
+    let app = TestApp::start_with_vars(backend, true, &[("WADESK_JOBS_CPU", &cpu)]).await;
+    app.connect_number(PNID).await;
+    let t = t0();
+    app.send(vec![
+        text(ANA, "wamid.P1", t, "Where is my parcel?"),
+        text("447700900123", "wamid.P2", t + 1, "Hello"),
+    ])
+    .await;
+    app.send(vec![text(ANA, "wamid.P3", t + 60, "It was due today")])
+        .await;
+    let tickets = app.tickets().await;
+    assert_eq!(tickets.len(), 2, "{tickets:?}");
+    let ana = tickets
+        .iter()
+        .find(|t| t["subject"].as_str().is_some_and(|s| s.contains("parcel")))
+        .expect("Ana's ticket");
+    let texts = texts(&app.conversations(ana["id"].as_i64().unwrap()).await);
+    assert_eq!(
+        texts,
+        vec!["It was due today"],
+        "the first message is the description"
+    );
+    app.stop().await;
+}
+on_both!(jobs_bound_to_one_cpu);
+
 async fn interval_of_48_hours(backend: Backend) {
     let app = TestApp::start(backend).await;
     let resp = app

@@ -58,7 +58,7 @@ macro_rules! sql {
 /// The name of the writer connection's worker thread, followed by a number. sqlx runs each
 /// SQLite connection on a thread of its own; every statement is a hand-over to that thread and
 /// back, which costs far less when the thread that sends it runs on the same CPU (see
-/// `docs/design/20261130_jobs_cpu.md`). A name, unlike a handle, lets the application find the
+/// `docs/design/20261129_jobs_cpu.md`). A name, unlike a handle, lets the application find the
 /// thread in `/proc/self/task` and place it. At most 15 bytes with the number (Linux's limit).
 pub const WRITER_THREAD_PREFIX: &str = "sqlite-w-";
 /// The name of the reader connections' worker threads, followed by a number.

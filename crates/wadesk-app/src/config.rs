@@ -353,6 +353,26 @@ mod tests {
     }
 
     #[test]
+    fn jobs_cpu_is_auto_unless_set() {
+        use crate::affinity::JobsCpu;
+        assert_eq!(cfg(&[]).unwrap().jobs_cpu, JobsCpu::Auto);
+        assert_eq!(
+            cfg(&[("WADESK_JOBS_CPU", "off")]).unwrap().jobs_cpu,
+            JobsCpu::Off
+        );
+        assert_eq!(
+            cfg(&[("WADESK_JOBS_CPU", "1")]).unwrap().jobs_cpu,
+            JobsCpu::Cpu(1)
+        );
+        let bad = cfg(&[("WADESK_JOBS_CPU", "fastest")]).unwrap_err();
+        assert_eq!(bad.variable, "WADESK_JOBS_CPU");
+        assert!(
+            bad.to_string().contains("auto, off or a CPU number"),
+            "{bad}"
+        );
+    }
+
+    #[test]
     fn debug_hides_secrets() {
         let c = cfg(&[
             ("WADESK_DATABASE_URL", "postgres://u:hunter2@db/x"),

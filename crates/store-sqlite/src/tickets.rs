@@ -8,3 +8,36 @@ use sqlx::Sqlite as Db;
 use sqlx::sqlite::SqliteRow as DbRow;
 
 include!("shared/tickets.rs");
+
+/// Ids for the rows `plan` expects (contacts, tickets, entries), after the highest each table
+/// has given out and after `above` (what the transaction reserved before). The ticket
+/// transaction holds SQLite's write lock from its first statement, so no other writer can
+/// take them; ids a transaction reserves and does not use are given out again.
+async fn reserve_ids(
+    conn: &mut sqlx::SqliteConnection,
+    plan: InsertPlan,
+    above: [i64; 3],
+) -> StoreResult<[Vec<i64>; 3]> {
+    let row = sqlx::query(
+        "SELECT \
+         MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'contacts'), 0), \
+             COALESCE((SELECT MAX(id) FROM contacts), 0)), \
+         MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'tickets'), 0), \
+             COALESCE((SELECT MAX(id) FROM tickets), 0)), \
+         MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'ticket_entries'), 0), \
+             COALESCE((SELECT MAX(id) FROM ticket_entries), 0))",
+    )
+    .fetch_one(conn)
+    .await
+    .map_err(crate::convert::db_err)?;
+    let after = |i: usize, n: u32| -> StoreResult<Vec<i64>> {
+        let last: i64 = row.try_get(i).map_err(crate::convert::db_err)?;
+        let last = last.max(above[i]);
+        Ok((1..=i64::from(n)).map(|k| last + k).collect())
+    };
+    Ok([
+        after(0, plan.contacts)?,
+        after(1, plan.tickets)?,
+        after(2, plan.entries)?,
+    ])
+}

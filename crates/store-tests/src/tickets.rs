@@ -598,3 +598,132 @@ pub async fn batch_reads_match_single_reads(store: SharedStore) {
     );
     assert!(tx.find_entries(n1, &[]).await.expect("none").is_empty());
 }
+
+/// Rows inserted with reserved ids ([`store::TicketTx::reserve_inserts`]) answer as they read
+/// back, are seen by every read in the transaction, go when rolled back to a savepoint, land at
+/// commit, and never share an id with an insert beyond the plan or a second reservation; a
+/// refusal (a duplicate WhatsApp message id) surfaces at the next statement and loses the whole
+/// transaction, nothing else.
+pub async fn reserved_inserts_read_back_and_land_at_commit(store: SharedStore) {
+    let (acme, n1) = account_with_number(&store, "reserved", "3101").await;
+    // Not whole milliseconds: the rows answered must be what the database gives back.
+    let at = t0() + Duration::nanoseconds(123_456_789);
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    tx.reserve_inserts(store::InsertPlan {
+        contacts: 1,
+        tickets: 1,
+        entries: 2,
+    })
+    .await
+    .expect("reserve");
+    let c1 = tx
+        .insert_contact(&contact("ana", "16505550001"), at)
+        .await
+        .expect("contact");
+    let t1 = tx
+        .insert_ticket(&ticket(n1, c1.id, at))
+        .await
+        .expect("ticket");
+    let e1 = tx
+        .insert_entry(t1.id, Some(n1), &entry(Some("wamid.R1"), at))
+        .await
+        .expect("entry");
+    let download = store::NewMediaDownload {
+        entry_id: e1.id,
+        attachment_index: 0,
+        number_id: n1,
+        wa_media_id: "MEDIA-R1".into(),
+        kind: "image".into(),
+        mime_type: Some("image/jpeg".into()),
+        sha256: None,
+        filename: None,
+    };
+    assert_eq!(tx.enqueue_media(&[download], at).await.expect("media"), 1);
+    // Beyond the plan: sent at once, with an id of its own.
+    let c2 = tx
+        .insert_contact(&contact("bo", "16505550002"), at)
+        .await
+        .expect("contact beyond the plan");
+    assert!(c2.id.0 > c1.id.0, "{:?} after {:?}", c2.id, c1.id);
+    // Every read sees the reserved rows, exactly as answered.
+    assert_eq!(tx.get_contact(c1.id).await.expect("read contact"), c1);
+    assert_eq!(tx.get_ticket(t1.id).await.expect("read ticket"), t1);
+    assert_eq!(
+        tx.find_entry(n1, "wamid.R1").await.expect("read entry"),
+        Some(e1.clone())
+    );
+    // A step rolled back takes its reserved rows with it.
+    tx.savepoint().await.expect("savepoint");
+    let undone = tx
+        .insert_entry(t1.id, Some(n1), &entry(Some("wamid.R2"), at))
+        .await
+        .expect("entry");
+    assert!(undone.id.0 > e1.id.0);
+    tx.rollback_to_savepoint().await.expect("rollback to");
+    tx.release_savepoint().await.expect("release");
+    // A second reservation after the first was partly used gives new ids.
+    tx.reserve_inserts(store::InsertPlan {
+        contacts: 0,
+        tickets: 2,
+        entries: 1,
+    })
+    .await
+    .expect("reserve again");
+    let t2 = tx
+        .insert_ticket(&ticket(n1, c2.id, at))
+        .await
+        .expect("ticket");
+    let t3 = tx
+        .insert_ticket(&ticket(n1, c2.id, at))
+        .await
+        .expect("ticket");
+    let e3 = tx
+        .insert_entry(t2.id, Some(n1), &entry(Some("wamid.R3"), at))
+        .await
+        .expect("entry");
+    let mut ids = vec![t1.id.0, t2.id.0, t3.id.0];
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "ticket ids {ids:?}");
+    assert!(e3.id.0 != e1.id.0);
+    tx.commit().await.expect("commit");
+
+    assert_eq!(store.contact(acme, c1.id).await.expect("contact"), c1);
+    assert_eq!(store.ticket(acme, t1.id).await.expect("ticket"), t1);
+    assert_eq!(store.ticket(acme, t3.id).await.expect("ticket"), t3);
+    assert_eq!(store.entries(acme, t1.id).await.expect("entries"), vec![e1]);
+    assert_eq!(store.entries(acme, t2.id).await.expect("entries"), vec![e3]);
+
+    // A duplicate wamid is refused when the rows are sent, and the transaction is lost whole.
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    tx.reserve_inserts(store::InsertPlan {
+        contacts: 1,
+        tickets: 1,
+        entries: 1,
+    })
+    .await
+    .expect("reserve");
+    let c4 = tx
+        .insert_contact(&contact("cy", "16505550004"), at)
+        .await
+        .expect("contact");
+    let t4 = tx
+        .insert_ticket(&ticket(n1, c4.id, at))
+        .await
+        .expect("ticket");
+    tx.insert_entry(t4.id, Some(n1), &entry(Some("wamid.R1"), at))
+        .await
+        .expect("deferred: not refused yet");
+    let refused = tx.commit().await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        store.contact(acme, c4.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.ticket(acme, t4.id).await,
+        Err(StoreError::NotFound)
+    ));
+}

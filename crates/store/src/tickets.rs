@@ -242,6 +242,25 @@ pub struct AutomationLogRow {
     pub log: NewAutomationLog,
 }
 
+/// How many contacts, tickets and entries a transaction expects to create
+/// ([`TicketTx::reserve_inserts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertPlan {
+    /// Contacts.
+    pub contacts: u32,
+    /// Tickets.
+    pub tickets: u32,
+    /// Conversation entries.
+    pub entries: u32,
+}
+
+impl InsertPlan {
+    /// Nothing expected.
+    pub fn is_empty(&self) -> bool {
+        self.contacts == 0 && self.tickets == 0 && self.entries == 0
+    }
+}
+
 /// One transaction over the tickets tables, scoped to one account. Dropping it without
 /// [`TicketTx::commit`] rolls everything back.
 #[async_trait]
@@ -271,6 +290,16 @@ pub trait TicketTx: Send + std::fmt::Debug {
 
     /// One contact of the account.
     async fn get_contact(&mut self, id: ContactId) -> StoreResult<ContactRow>;
+
+    /// Reserves ids for the rows `plan` expects, in one statement. While reserved ids last,
+    /// [`TicketTx::insert_contact`], [`TicketTx::insert_ticket`] and [`TicketTx::insert_entry`]
+    /// answer at once with the row they will write, and the rows are sent together, one
+    /// statement per table, before the transaction's next other statement, savepoint or commit
+    /// (so a refusal, such as a duplicate WhatsApp message id, surfaces there). Every read in
+    /// the transaction sees them. Inserts beyond the plan are sent one by one as without it.
+    /// Ids reserved and not used are skipped on PostgreSQL (as a rolled-back insert skips one)
+    /// and given out again on SQLite.
+    async fn reserve_inserts(&mut self, plan: InsertPlan) -> StoreResult<()>;
 
     /// Creates a contact.
     async fn insert_contact(

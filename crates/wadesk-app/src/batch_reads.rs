@@ -16,12 +16,16 @@ use std::collections::{HashMap, HashSet};
 
 use crate::convert;
 use store::{
-    ContactLookup, ContactRow, EntryRow, Event, EventKind, StoreError, TicketRow, TicketTx,
+    ContactLookup, ContactRow, EntryRow, Event, EventKind, InsertPlan, StoreError, TicketRow,
+    TicketTx, WaNumber,
 };
 use ticketing_core::{
-    ContactId, NumberId, TicketId,
+    ContactId, NumberId, Status, TicketId,
+    contact::{ContactCandidate, ContactIdentity, match_contact},
     conversation::{EventPlan, plan_event},
+    threading::{LatestTicket, ThreadDecision, decide_thread},
 };
+use time::OffsetDateTime;
 
 /// What a batch knows of the rows its events touch (see the module documentation).
 #[derive(Debug, Default)]
@@ -40,6 +44,16 @@ pub(crate) struct BatchReads {
     latest: HashMap<(ContactId, NumberId), Option<TicketRow>>,
     /// Entries by (number, wamid); `None`: known to be absent.
     entries: HashMap<(NumberId, String), Option<EntryRow>>,
+    /// The rows the batch's messages are expected to create ([`BatchReads::plan`]).
+    plan: InsertPlan,
+}
+
+/// A message the batch will add to a ticket, as [`BatchReads::load`] read it.
+struct NewMessage {
+    number: NumberId,
+    from: ContactIdentity,
+    wamid: String,
+    at: OffsetDateTime,
 }
 
 impl BatchReads {
@@ -49,8 +63,13 @@ impl BatchReads {
     }
 
     /// Reads, in `tx`, what `events` will ask for: about four statements per number used,
-    /// whatever the number of events.
-    pub(crate) async fn load(tx: &mut dyn TicketTx, events: &[&Event]) -> Result<Self, StoreError> {
+    /// whatever the number of events. `numbers` are the account's (their threading intervals
+    /// tell which messages open tickets).
+    pub(crate) async fn load(
+        tx: &mut dyn TicketTx,
+        events: &[&Event],
+        numbers: &[WaNumber],
+    ) -> Result<Self, StoreError> {
         let mut reads = BatchReads {
             enabled: true,
             ..Self::default()
@@ -58,6 +77,7 @@ impl BatchReads {
         let mut lookup = ContactLookup::default();
         let mut wamids: HashMap<NumberId, Vec<String>> = HashMap::new();
         let mut senders: HashSet<NumberId> = HashSet::new();
+        let mut messages: Vec<NewMessage> = Vec::new();
         for event in events {
             let e = &event.event;
             let Some(number) = e.number_id else { continue };
@@ -98,6 +118,12 @@ impl BatchReads {
                                 .entry(number)
                                 .or_default()
                                 .push(entry.wamid.as_str().to_owned());
+                            messages.push(NewMessage {
+                                number,
+                                wamid: entry.wamid.as_str().to_owned(),
+                                at: entry.at,
+                                from: inbound.from,
+                            });
                         }
                         EventPlan::Annotate { target, .. } => {
                             wamids
@@ -142,7 +168,80 @@ impl BatchReads {
                 }
             }
         }
+        reads.plan = reads.expected_inserts(&messages, numbers);
         Ok(reads)
+    }
+
+    /// The rows the batch's messages are expected to create, for reserving their ids
+    /// ([`TicketTx::reserve_inserts`]).
+    pub(crate) fn plan(&self) -> InsertPlan {
+        self.plan
+    }
+
+    /// What `messages` will create, as the answers read tell it: an entry per message not on a
+    /// ticket yet, a contact per sender no contact matches, and a ticket per message the
+    /// threading rules do not join to its sender's latest ticket (or to one an earlier message
+    /// of the batch opened). A forecast, decided as [`crate::tickets`] decides; where it is
+    /// wrong, an insert costs a statement of its own or a reserved id goes unused, and no row
+    /// differs.
+    fn expected_inserts(&self, messages: &[NewMessage], numbers: &[WaNumber]) -> InsertPlan {
+        let mut plan = InsertPlan::default();
+        let candidates: Vec<ContactCandidate> = self
+            .contacts
+            .iter()
+            .map(crate::tickets::candidate)
+            .collect();
+        let mut seen: HashSet<(NumberId, &str)> = HashSet::new();
+        let mut new_senders: HashSet<String> = HashSet::new();
+        // The latest ticket per (sender, number) as the batch leaves it.
+        let mut latest: HashMap<(String, NumberId), LatestTicket> = HashMap::new();
+        for m in messages {
+            let Some(number) = numbers.iter().find(|n| n.id == m.number) else {
+                continue;
+            };
+            let stored = self.entries.get(&(m.number, m.wamid.clone()));
+            if stored.is_some_and(Option::is_some) || !seen.insert((m.number, &m.wamid)) {
+                continue;
+            }
+            plan.entries += 1;
+            let sender = match match_contact(&candidates, &m.from) {
+                Some(found) => {
+                    let key = (format!("#{}", found.contact_id.0), m.number);
+                    if let Some(Some(t)) = self.latest.get(&(found.contact_id, m.number))
+                        && let Ok(view) = crate::tickets::latest_view(t)
+                    {
+                        latest.entry(key.clone()).or_insert(view);
+                    }
+                    key
+                }
+                None => {
+                    let l = crate::tickets::lookup_for(&m.from);
+                    let id = l.wa_ids.into_iter().next().or(l.bsuid).unwrap_or_default();
+                    if new_senders.insert(id.clone()) {
+                        plan.contacts += 1;
+                    }
+                    (id, m.number)
+                }
+            };
+            match decide_thread(latest.get(&sender), number.threading_interval, m.at) {
+                ThreadDecision::NewTicket => {
+                    plan.tickets += 1;
+                    let opened = LatestTicket {
+                        ticket_id: TicketId(0),
+                        status: Status::Open,
+                        last_message_at: m.at,
+                    };
+                    latest.insert(sender, opened);
+                }
+                ThreadDecision::Join { .. } => {
+                    if let Some(t) = latest.get_mut(&sender) {
+                        t.status = Status::Open;
+                        t.last_message_at = t.last_message_at.max(m.at);
+                    }
+                }
+            }
+        }
+        plan
     }
 
     /// As [`TicketTx::find_contacts`].

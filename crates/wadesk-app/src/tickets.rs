@@ -246,12 +246,16 @@ async fn apply_optimistic(
         .await?
         .into_iter()
         .collect();
-    let mut reads = BatchReads::load(tx.as_mut(), events).await?;
-    for event in events {
-        // Not claimed: applied before (by another process); nothing to do, as in `apply_in`.
-        if !claimed.contains(&event.id) {
-            continue;
-        }
+    // Not claimed: applied before (by another process); nothing to do, as in `apply_in`.
+    let todo: Vec<&Event> = events
+        .iter()
+        .copied()
+        .filter(|e| claimed.contains(&e.id))
+        .collect();
+    let mut reads = BatchReads::load(tx.as_mut(), &todo, ctx.numbers).await?;
+    // The batch's new contacts, tickets and entries then go in one statement per table.
+    tx.reserve_inserts(reads.plan()).await?;
+    for event in todo {
         match apply_in(tx.as_mut(), ctx, &mut reads, event, Claim::Done).await {
             Ok(()) => {}
             Err(ApplyError::Store(StoreError::Backend(e))) => return Err(StoreError::Backend(e)),
@@ -510,7 +514,7 @@ pub(crate) fn lookup_for(identity: &ContactIdentity) -> ContactLookup {
     }
 }
 
-fn candidate(row: &ContactRow) -> ContactCandidate {
+pub(crate) fn candidate(row: &ContactRow) -> ContactCandidate {
     let f = &row.fields;
     ContactCandidate {
         id: row.id,
@@ -582,6 +586,15 @@ async fn upsert_contact(
     let row = tx.insert_contact(&fields, now).await?;
     reads.put_contact(&row, true);
     Ok(row)
+}
+
+/// What threading needs to know of a contact's latest ticket.
+pub(crate) fn latest_view(t: &store::TicketRow) -> Result<LatestTicket, ApplyError> {
+    Ok(LatestTicket {
+        ticket_id: t.id,
+        status: Status::try_from(t.fields.status).map_err(invalid)?,
+        last_message_at: t.fields.last_message_at.unwrap_or(t.fields.created_at),
+    })
 }
 
 /// How a contact is named in a placeholder subject.
@@ -699,14 +712,7 @@ async fn add_entry(
         return Ok(());
     }
     let latest = reads.latest_ticket(tx, contact.id, number).await?;
-    let latest_view = match &latest {
-        Some(t) => Some(LatestTicket {
-            ticket_id: t.id,
-            status: Status::try_from(t.fields.status).map_err(invalid)?,
-            last_message_at: t.fields.last_message_at.unwrap_or(t.fields.created_at),
-        }),
-        None => None,
-    };
+    let latest_view = latest.as_ref().map(latest_view).transpose()?;
     let sender = sender_label(contact);
     let fields = entry_fields(&entry, now)?;
     match decide_thread(latest_view.as_ref(), interval, entry.at) {

@@ -293,7 +293,7 @@ impl OutboundTx for Tx {
             .push_bind(now)
             .push_bind(now);
         qb.push(format!(") RETURNING {OUTBOX_COLUMNS}"));
-        let row = qb.build().fetch_one(&mut *self.tx).await.map_err(db_err)?;
+        let row = qb.build().fetch_one(self.db().await?).await.map_err(db_err)?;
         outbox_row(&row)
     }
 
@@ -304,7 +304,7 @@ impl OutboundTx for Tx {
     ) -> StoreResult<Option<OffsetDateTime>> {
         let row = last_inbound_query(self.account, contact, number)
             .build()
-            .fetch_one(&mut *self.tx)
+            .fetch_one(self.db().await?)
             .await
             .map_err(db_err)?;
         max_at(&row)

@@ -3,10 +3,12 @@
 // `write_pool`, and `EVENT_COLUMNS`), then includes this file. Every statement is built with
 // `QueryBuilder`, so the same text serves both databases.
 use async_trait::async_trait;
-use sqlx::{QueryBuilder, Row, Transaction};
+use std::collections::VecDeque;
+
+use sqlx::{QueryBuilder, Row, Transaction, query_builder::Separated};
 use store::{
     AutomationLogRow, ContactFields, ContactLookup, ContactRow, EntryFields, EntryId, EntryRow,
-    Event, EventId, EventOutcome, NewAutomationLog, Page, StoreError, StoreResult, TicketFields,
+    Event, EventId, EventOutcome, InsertPlan, NewAutomationLog, Page, StoreError, StoreResult, TicketFields,
     TicketFilter, TicketRow, TicketStore, TicketTx,
 };
 use ticketing_core::{AccountId, AgentId, ContactId, GroupId, NumberId, TicketId};
@@ -142,12 +144,63 @@ fn push_in(qb: &mut QueryBuilder<Db>, column: &str, values: &[String]) {
 /// One transaction over one account's tickets.
 #[derive(Debug)]
 pub(crate) struct Tx {
+    /// The transaction. Statements go through [`Tx::db`], which sends the deferred rows first.
     pub(crate) tx: Transaction<'static, Db>,
     pub(crate) account: AccountId,
     /// SLA states written in this transaction and not yet sent: they go in one statement at
     /// the next savepoint, savepoint release or commit (a batch of new tickets costs one write,
     /// not one each).
     pub(crate) sla: Vec<store::TicketSla>,
+    /// Rows written with reserved ids and not yet sent ([`TicketTx::reserve_inserts`]).
+    deferred: Deferred,
+}
+
+/// Rows inserted with reserved ids, waiting to be sent one statement per table.
+#[derive(Debug, Default)]
+struct Deferred {
+    /// The highest id reserved so far per table (contacts, tickets, entries): a later
+    /// reservation in the transaction starts above it.
+    reserved_up_to: [i64; 3],
+    /// Reserved ids not given out yet, lowest first.
+    contact_ids: VecDeque<i64>,
+    ticket_ids: VecDeque<i64>,
+    entry_ids: VecDeque<i64>,
+    /// The rows, as they will read back.
+    contacts: Vec<ContactRow>,
+    tickets: Vec<TicketRow>,
+    entries: Vec<EntryRow>,
+    /// Downloads of the deferred entries' media, with the time they were queued.
+    media: Vec<(store::NewMediaDownload, OffsetDateTime)>,
+}
+
+impl Deferred {
+    fn is_empty(&self) -> bool {
+        self.contacts.is_empty()
+            && self.tickets.is_empty()
+            && self.entries.is_empty()
+            && self.media.is_empty()
+    }
+
+    /// Rolled back before they were sent: drops the rows (their ids are not given out again).
+    fn discard(&mut self) {
+        self.contacts.clear();
+        self.tickets.clear();
+        self.entries.clear();
+        self.media.clear();
+    }
+}
+
+/// Rows per multi-row INSERT when deferred rows are sent (well under both databases' limits
+/// on bound parameters).
+const ROWS_PER_INSERT: usize = 200;
+
+/// An instant as the database gives it back (whole milliseconds).
+fn stored(t: OffsetDateTime) -> StoreResult<OffsetDateTime> {
+    instant(millis(t))
+}
+
+fn stored_opt(t: Option<OffsetDateTime>) -> StoreResult<Option<OffsetDateTime>> {
+    t.map(stored).transpose()
 }
 
 impl Tx {
@@ -156,14 +209,175 @@ impl Tx {
             tx,
             account,
             sla: Vec::new(),
+            deferred: Deferred::default(),
         }
+    }
+
+    /// The connection, the deferred rows sent first: every statement of the transaction goes
+    /// through here, so none misses a row the transaction wrote.
+    pub(crate) async fn db(&mut self) -> StoreResult<&mut <Db as sqlx::Database>::Connection> {
+        if !self.deferred.is_empty() {
+            self.flush_rows().await?;
+        }
+        Ok(&mut *self.tx)
+    }
+
+    /// Sends the deferred rows, parents first: contacts, tickets, entries, media downloads.
+    async fn flush_rows(&mut self) -> StoreResult<()> {
+        let d = &mut self.deferred;
+        let (contacts, tickets, entries, media) = (
+            std::mem::take(&mut d.contacts),
+            std::mem::take(&mut d.tickets),
+            std::mem::take(&mut d.entries),
+            std::mem::take(&mut d.media),
+        );
+        for chunk in contacts.chunks(ROWS_PER_INSERT) {
+            let mut qb = QueryBuilder::<Db>::new(format!(
+                "INSERT INTO contacts (id, {CONTACT_INSERT_COLUMNS}) "
+            ));
+            qb.push_values(chunk, |mut b, c| {
+                b.push_bind(c.id.0);
+                bind_contact(
+                    &mut b,
+                    c.account_id,
+                    &c.fields,
+                    millis(c.created_at),
+                    millis(c.updated_at),
+                );
+            });
+            qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        }
+        for chunk in tickets.chunks(ROWS_PER_INSERT) {
+            let mut qb = QueryBuilder::<Db>::new(format!(
+                "INSERT INTO tickets (id, {TICKET_INSERT_COLUMNS}) "
+            ));
+            let mut bad = None;
+            qb.push_values(chunk, |mut b, t| {
+                b.push_bind(t.id.0);
+                if let Err(e) = bind_ticket(&mut b, t.account_id, &t.fields) {
+                    bad = Some(e);
+                }
+            });
+            if let Some(e) = bad {
+                return Err(e);
+            }
+            qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        }
+        for chunk in entries.chunks(ROWS_PER_INSERT) {
+            let mut qb = QueryBuilder::<Db>::new(format!(
+                "INSERT INTO ticket_entries (id, {ENTRY_INSERT_COLUMNS}) "
+            ));
+            let mut bad = None;
+            qb.push_values(chunk, |mut b, e| {
+                b.push_bind(e.id.0);
+                if let Err(err) = bind_entry(&mut b, e.account_id, e.ticket_id, e.number_id, &e.fields)
+                {
+                    bad = Some(err);
+                }
+            });
+            if let Some(e) = bad {
+                return Err(e);
+            }
+            qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        }
+        // Consecutive downloads queued at the same instant go together.
+        for group in media.chunk_by(|a, b| a.1 == b.1) {
+            let items: Vec<store::NewMediaDownload> = group.iter().map(|(i, _)| i.clone()).collect();
+            crate::media::enqueue(&mut self.tx, self.account, &items, group[0].1).await?;
+        }
+        Ok(())
     }
 
     /// Sends the SLA states written since the last flush.
     async fn flush_sla(&mut self) -> StoreResult<()> {
         let pending = std::mem::take(&mut self.sla);
-        crate::sla::put_slas(&mut *self.tx, self.account, &pending).await
+        let account = self.account;
+        crate::sla::put_slas(self.db().await?, account, &pending).await
     }
+}
+
+const CONTACT_INSERT_COLUMNS: &str = "account_id, name, email, phone, mobile, phone_e164, mobile_e164, wa_id, \
+     bsuid, created_at, updated_at";
+const TICKET_INSERT_COLUMNS: &str = "account_id, number_id, requester_id, subject, subject_edited, status, \
+     priority, source, responder_id, group_id, tags, created_at, updated_at, last_message_at, \
+     deleted, ticket_type, spam, status_changed_at, last_customer_message_at, last_agent_response_at";
+const ENTRY_INSERT_COLUMNS: &str = "account_id, ticket_id, number_id, wamid, incoming, private, body, \
+     body_text, attachments, wa_status, wa_error, reply_to, data, created_at, updated_at";
+
+/// Binds a contact's values in [`CONTACT_INSERT_COLUMNS`] order.
+fn bind_contact<Sep: std::fmt::Display>(
+    s: &mut Separated<'_, Db, Sep>,
+    account: AccountId,
+    f: &ContactFields,
+    created_at: i64,
+    updated_at: i64,
+) {
+    s.push_bind(account.0)
+        .push_bind(f.name.clone())
+        .push_bind(f.email.clone())
+        .push_bind(f.phone.clone())
+        .push_bind(f.mobile.clone())
+        .push_bind(f.phone_e164.clone())
+        .push_bind(f.mobile_e164.clone())
+        .push_bind(f.wa_id.clone())
+        .push_bind(f.bsuid.clone())
+        .push_bind(created_at)
+        .push_bind(updated_at);
+}
+
+/// Binds a ticket's values in [`TICKET_INSERT_COLUMNS`] order.
+fn bind_ticket<Sep: std::fmt::Display>(
+    s: &mut Separated<'_, Db, Sep>,
+    account: AccountId,
+    f: &TicketFields,
+) -> StoreResult<()> {
+    s.push_bind(account.0)
+        .push_bind(f.number_id.map(|n| n.0))
+        .push_bind(f.requester_id.0)
+        .push_bind(f.subject.clone())
+        .push_bind(f.subject_edited)
+        .push_bind(f.status)
+        .push_bind(f.priority)
+        .push_bind(f.source)
+        .push_bind(f.responder_id.map(|a| a.0))
+        .push_bind(f.group_id)
+        .push_bind(tags_json(&f.tags)?)
+        .push_bind(millis(f.created_at))
+        .push_bind(millis(f.updated_at))
+        .push_bind(f.last_message_at.map(millis))
+        .push_bind(f.deleted)
+        .push_bind(f.ticket_type.clone())
+        .push_bind(f.spam)
+        .push_bind(f.status_changed_at.map(millis))
+        .push_bind(f.last_customer_message_at.map(millis))
+        .push_bind(f.last_agent_response_at.map(millis));
+    Ok(())
+}
+
+/// Binds an entry's values in [`ENTRY_INSERT_COLUMNS`] order.
+fn bind_entry<Sep: std::fmt::Display>(
+    s: &mut Separated<'_, Db, Sep>,
+    account: AccountId,
+    ticket: TicketId,
+    number: Option<NumberId>,
+    f: &EntryFields,
+) -> StoreResult<()> {
+    s.push_bind(account.0)
+        .push_bind(ticket.0)
+        .push_bind(number.map(|n| n.0))
+        .push_bind(f.wamid.clone())
+        .push_bind(f.incoming)
+        .push_bind(f.private)
+        .push_bind(f.body.clone())
+        .push_bind(f.body_text.clone())
+        .push_bind(to_json(&f.attachments)?)
+        .push_bind(f.wa_status.clone())
+        .push_bind(f.wa_error.as_ref().map(to_json).transpose()?)
+        .push_bind(f.reply_to.clone())
+        .push_bind(to_json(&f.data)?)
+        .push_bind(millis(f.created_at))
+        .push_bind(millis(f.updated_at));
+    Ok(())
 }
 
 #[async_trait]
@@ -175,7 +389,7 @@ impl TicketTx for Tx {
         error: Option<&str>,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        mark(&mut *self.tx, event, outcome, error, now).await
+        mark(self.db().await?, event, outcome, error, now).await
     }
 
     async fn mark_events(
@@ -198,7 +412,7 @@ impl TicketTx for Tx {
                 .push_bind(now);
         });
         qb.push(" ON CONFLICT (event_id) DO NOTHING RETURNING event_id");
-        let rows = qb.build().fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        let rows = qb.build().fetch_all(self.db().await?).await.map_err(db_err)?;
         rows.iter()
             .map(|r| r.try_get::<i64, _>(0).map(EventId).map_err(db_err))
             .collect()
@@ -251,7 +465,7 @@ impl TicketTx for Tx {
         let rows = qb
             .build()
             .persistent(false)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.db().await?)
             .await
             .map_err(db_err)?;
         let mut found = collect(rows, contact)?;
@@ -268,11 +482,27 @@ impl TicketTx for Tx {
             .push_bind(self.account.0);
         let row = qb
             .build()
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.db().await?)
             .await
             .map_err(db_err)?
             .ok_or(StoreError::NotFound)?;
         contact(&row)
+    }
+
+    async fn reserve_inserts(&mut self, plan: InsertPlan) -> StoreResult<()> {
+        if plan.is_empty() {
+            return Ok(());
+        }
+        let above = self.deferred.reserved_up_to;
+        let [contacts, tickets, entries] = reserve_ids(self.db().await?, plan, above).await?;
+        let d = &mut self.deferred;
+        for (up_to, ids) in d.reserved_up_to.iter_mut().zip([&contacts, &tickets, &entries]) {
+            *up_to = ids.iter().copied().fold(*up_to, i64::max);
+        }
+        d.contact_ids.extend(contacts);
+        d.ticket_ids.extend(tickets);
+        d.entry_ids.extend(entries);
+        Ok(())
     }
 
     async fn insert_contact(
@@ -280,25 +510,24 @@ impl TicketTx for Tx {
         f: &ContactFields,
         now: OffsetDateTime,
     ) -> StoreResult<ContactRow> {
+        if let Some(id) = self.deferred.contact_ids.pop_front() {
+            let row = ContactRow {
+                id: ContactId(id),
+                account_id: self.account,
+                fields: f.clone(),
+                created_at: stored(now)?,
+                updated_at: stored(now)?,
+            };
+            self.deferred.contacts.push(row.clone());
+            return Ok(row);
+        }
         let now = millis(now);
-        let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO contacts (account_id, name, email, phone, mobile, phone_e164, mobile_e164, \
-             wa_id, bsuid, created_at, updated_at) VALUES (",
-        );
-        let mut s = qb.separated(", ");
-        s.push_bind(self.account.0)
-            .push_bind(f.name.clone())
-            .push_bind(f.email.clone())
-            .push_bind(f.phone.clone())
-            .push_bind(f.mobile.clone())
-            .push_bind(f.phone_e164.clone())
-            .push_bind(f.mobile_e164.clone())
-            .push_bind(f.wa_id.clone())
-            .push_bind(f.bsuid.clone())
-            .push_bind(now)
-            .push_bind(now);
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "INSERT INTO contacts ({CONTACT_INSERT_COLUMNS}) VALUES ("
+        ));
+        bind_contact(&mut qb.separated(", "), self.account, f, now, now);
         qb.push(format!(") RETURNING {CONTACT_COLUMNS}"));
-        let row = qb.build().fetch_one(&mut *self.tx).await.map_err(db_err)?;
+        let row = qb.build().fetch_one(self.db().await?).await.map_err(db_err)?;
         contact(&row)
     }
 
@@ -333,7 +562,7 @@ impl TicketTx for Tx {
             .push(format!(" RETURNING {CONTACT_COLUMNS}"));
         let row = qb
             .build()
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.db().await?)
             .await
             .map_err(db_err)?
             .ok_or(StoreError::NotFound)?;
@@ -358,7 +587,7 @@ impl TicketTx for Tx {
             .push(" ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC LIMIT 1");
         let row = qb
             .build()
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.db().await?)
             .await
             .map_err(db_err)?;
         row.as_ref().map(ticket).transpose()
@@ -392,7 +621,7 @@ impl TicketTx for Tx {
         let rows = qb
             .build()
             .persistent(false)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.db().await?)
             .await
             .map_err(db_err)?;
         collect(rows, ticket)
@@ -406,7 +635,7 @@ impl TicketTx for Tx {
             .push_bind(self.account.0);
         let row = qb
             .build()
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.db().await?)
             .await
             .map_err(db_err)?
             .ok_or(StoreError::NotFound)?;
@@ -414,36 +643,28 @@ impl TicketTx for Tx {
     }
 
     async fn insert_ticket(&mut self, f: &TicketFields) -> StoreResult<TicketRow> {
-        let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO tickets (account_id, number_id, requester_id, subject, subject_edited, status, \
-             priority, source, responder_id, group_id, tags, created_at, updated_at, last_message_at, \
-             deleted, ticket_type, spam, status_changed_at, last_customer_message_at, \
-             last_agent_response_at) VALUES (",
-        );
-        let tags = tags_json(&f.tags)?;
-        let mut s = qb.separated(", ");
-        s.push_bind(self.account.0)
-            .push_bind(f.number_id.map(|n| n.0))
-            .push_bind(f.requester_id.0)
-            .push_bind(f.subject.clone())
-            .push_bind(f.subject_edited)
-            .push_bind(f.status)
-            .push_bind(f.priority)
-            .push_bind(f.source)
-            .push_bind(f.responder_id.map(|a| a.0))
-            .push_bind(f.group_id)
-            .push_bind(tags)
-            .push_bind(millis(f.created_at))
-            .push_bind(millis(f.updated_at))
-            .push_bind(f.last_message_at.map(millis))
-            .push_bind(f.deleted)
-            .push_bind(f.ticket_type.clone())
-            .push_bind(f.spam)
-            .push_bind(f.status_changed_at.map(millis))
-            .push_bind(f.last_customer_message_at.map(millis))
-            .push_bind(f.last_agent_response_at.map(millis));
+        if let Some(id) = self.deferred.ticket_ids.pop_front() {
+            let mut fields = f.clone();
+            fields.created_at = stored(f.created_at)?;
+            fields.updated_at = stored(f.updated_at)?;
+            fields.last_message_at = stored_opt(f.last_message_at)?;
+            fields.status_changed_at = stored_opt(f.status_changed_at)?;
+            fields.last_customer_message_at = stored_opt(f.last_customer_message_at)?;
+            fields.last_agent_response_at = stored_opt(f.last_agent_response_at)?;
+            let row = TicketRow {
+                id: TicketId(id),
+                account_id: self.account,
+                fields,
+            };
+            self.deferred.tickets.push(row.clone());
+            return Ok(row);
+        }
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "INSERT INTO tickets ({TICKET_INSERT_COLUMNS}) VALUES ("
+        ));
+        bind_ticket(&mut qb.separated(", "), self.account, f)?;
         qb.push(format!(") RETURNING {TICKET_COLUMNS}"));
-        let row = qb.build().fetch_one(&mut *self.tx).await.map_err(db_err)?;
+        let row = qb.build().fetch_one(self.db().await?).await.map_err(db_err)?;
         ticket(&row)
     }
 
@@ -490,7 +711,7 @@ impl TicketTx for Tx {
             .push_bind(id.0)
             .push(" AND account_id = ")
             .push_bind(self.account.0);
-        let done = qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        let done = qb.build().execute(self.db().await?).await.map_err(db_err)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -499,7 +720,7 @@ impl TicketTx for Tx {
 
     async fn ticket_entries(&mut self, ticket: TicketId) -> StoreResult<Vec<EntryRow>> {
         let mut qb = entries_query(self.account, ticket);
-        let rows = qb.build().fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        let rows = qb.build().fetch_all(self.db().await?).await.map_err(db_err)?;
         collect(rows, entry)
     }
 
@@ -514,7 +735,7 @@ impl TicketTx for Tx {
             .push_bind(wamid.to_owned());
         let row = qb
             .build()
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.db().await?)
             .await
             .map_err(db_err)?;
         row.as_ref().map(entry).transpose()
@@ -540,7 +761,7 @@ impl TicketTx for Tx {
         let rows = qb
             .build()
             .persistent(false)
-            .fetch_all(&mut *self.tx)
+            .fetch_all(self.db().await?)
             .await
             .map_err(db_err)?;
         collect(rows, entry)
@@ -552,31 +773,26 @@ impl TicketTx for Tx {
         number: Option<NumberId>,
         f: &EntryFields,
     ) -> StoreResult<EntryRow> {
-        let mut qb = QueryBuilder::<Db>::new(
-            "INSERT INTO ticket_entries (account_id, ticket_id, number_id, wamid, incoming, private, body, \
-             body_text, attachments, wa_status, wa_error, reply_to, data, created_at, updated_at) VALUES (",
-        );
-        let attachments = to_json(&f.attachments)?;
-        let wa_error = f.wa_error.as_ref().map(to_json).transpose()?;
-        let data = to_json(&f.data)?;
-        let mut s = qb.separated(", ");
-        s.push_bind(self.account.0)
-            .push_bind(ticket.0)
-            .push_bind(number.map(|n| n.0))
-            .push_bind(f.wamid.clone())
-            .push_bind(f.incoming)
-            .push_bind(f.private)
-            .push_bind(f.body.clone())
-            .push_bind(f.body_text.clone())
-            .push_bind(attachments)
-            .push_bind(f.wa_status.clone())
-            .push_bind(wa_error)
-            .push_bind(f.reply_to.clone())
-            .push_bind(data)
-            .push_bind(millis(f.created_at))
-            .push_bind(millis(f.updated_at));
+        if let Some(id) = self.deferred.entry_ids.pop_front() {
+            let mut fields = f.clone();
+            fields.created_at = stored(f.created_at)?;
+            fields.updated_at = stored(f.updated_at)?;
+            let row = EntryRow {
+                id: EntryId(id),
+                account_id: self.account,
+                ticket_id: ticket,
+                number_id: number,
+                fields,
+            };
+            self.deferred.entries.push(row.clone());
+            return Ok(row);
+        }
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "INSERT INTO ticket_entries ({ENTRY_INSERT_COLUMNS}) VALUES ("
+        ));
+        bind_entry(&mut qb.separated(", "), self.account, ticket, number, f)?;
         qb.push(format!(") RETURNING {ENTRY_COLUMNS}"));
-        let row = qb.build().fetch_one(&mut *self.tx).await.map_err(db_err)?;
+        let row = qb.build().fetch_one(self.db().await?).await.map_err(db_err)?;
         entry(&row)
     }
 
@@ -609,7 +825,7 @@ impl TicketTx for Tx {
             .push_bind(id.0)
             .push(" AND account_id = ")
             .push_bind(self.account.0);
-        let done = qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        let done = qb.build().execute(self.db().await?).await.map_err(db_err)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -621,6 +837,19 @@ impl TicketTx for Tx {
         items: &[store::NewMediaDownload],
         now: OffsetDateTime,
     ) -> StoreResult<u64> {
+        // Downloads of entries written with reserved ids wait with them: those entries are new,
+        // so no download of theirs can exist and every item is added.
+        if !items.is_empty()
+            && items
+                .iter()
+                .all(|i| self.deferred.entries.iter().any(|e| e.id == i.entry_id))
+        {
+            self.deferred
+                .media
+                .extend(items.iter().map(|i| (i.clone(), now)));
+            return Ok(items.len() as u64);
+        }
+        self.flush_rows().await?;
         crate::media::enqueue(&mut self.tx, self.account, items, now).await
     }
 
@@ -641,12 +870,13 @@ impl TicketTx for Tx {
             .push_bind(to_json(&log.run)?)
             .push_bind(millis(log.created_at));
         qb.push(")");
-        qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        qb.build().execute(self.db().await?).await.map_err(db_err)?;
         Ok(())
     }
 
     async fn ticket_sla(&mut self, ticket: TicketId) -> StoreResult<Option<store::TicketSla>> {
-        let stored = crate::sla::get_slas(&mut *self.tx, self.account, &[ticket])
+        let account = self.account;
+        let stored = crate::sla::get_slas(self.db().await?, account, &[ticket])
             .await?
             .pop();
         // A state written in this transaction and not sent yet: what the row will be.
@@ -671,7 +901,7 @@ impl TicketTx for Tx {
         // What was written before the savepoint stays if the step is rolled back.
         self.flush_sla().await?;
         sqlx::query("SAVEPOINT wadesk_step")
-            .execute(&mut *self.tx)
+            .execute(self.db().await?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -681,7 +911,7 @@ impl TicketTx for Tx {
         // The step's deferred writes go before it closes, so a refusal is the step's own.
         self.flush_sla().await?;
         sqlx::query("RELEASE SAVEPOINT wadesk_step")
-            .execute(&mut *self.tx)
+            .execute(self.db().await?)
             .await
             .map_err(db_err)?;
         Ok(())
@@ -690,6 +920,7 @@ impl TicketTx for Tx {
     async fn rollback_to_savepoint(&mut self) -> StoreResult<()> {
         // Written after the savepoint: undone with the rest of the step.
         self.sla.clear();
+        self.deferred.discard();
         sqlx::query("ROLLBACK TO SAVEPOINT wadesk_step")
             .execute(&mut *self.tx)
             .await
@@ -705,7 +936,7 @@ impl TicketTx for Tx {
             .push(" AND ticket_id = ")
             .push_bind(ticket.0)
             .push(" ORDER BY rule_id");
-        let rows = qb.build().fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        let rows = qb.build().fetch_all(self.db().await?).await.map_err(db_err)?;
         rows.iter().map(|r| col(r, "rule_id")).collect()
     }
 
@@ -724,7 +955,7 @@ impl TicketTx for Tx {
             .push_bind(self.account.0)
             .push_bind(millis(at));
         qb.push(") ON CONFLICT (ticket_id, rule_id) DO NOTHING");
-        qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        qb.build().execute(self.db().await?).await.map_err(db_err)?;
         Ok(())
     }
 
@@ -737,7 +968,7 @@ impl TicketTx for Tx {
             .push_bind(group.get());
         let row = qb
             .build()
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.db().await?)
             .await
             .map_err(db_err)?;
         row.map(|r| col(&r, "agent_id").map(AgentId)).transpose()
@@ -752,7 +983,7 @@ impl TicketTx for Tx {
             .push_bind(group.get())
             .push_bind(agent.0);
         qb.push(") ON CONFLICT (account_id, group_id) DO UPDATE SET agent_id = excluded.agent_id");
-        qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
+        qb.build().execute(self.db().await?).await.map_err(db_err)?;
         Ok(())
     }
 
@@ -775,7 +1006,7 @@ impl TicketTx for Tx {
             sep.push_bind(a.0);
         }
         qb.push(") GROUP BY responder_id ORDER BY responder_id");
-        let rows = qb.build().fetch_all(&mut *self.tx).await.map_err(db_err)?;
+        let rows = qb.build().fetch_all(self.db().await?).await.map_err(db_err)?;
         rows.iter()
             .map(|r| {
                 let n: i64 = col(r, "n")?;
@@ -792,9 +1023,10 @@ impl TicketTx for Tx {
         delivery: &store::NewWebhookDelivery,
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
+        let account = self.account;
         let new = crate::webhooks::enqueue_webhooks(
-            &mut *self.tx,
-            self.account,
+            self.db().await?,
+            account,
             std::slice::from_ref(delivery),
             now,
         )
@@ -803,6 +1035,7 @@ impl TicketTx for Tx {
     }
 
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        self.flush_rows().await?;
         self.flush_sla().await?;
         self.tx.commit().await.map_err(db_err)
     }

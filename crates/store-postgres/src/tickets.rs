@@ -47,3 +47,25 @@ async fn reserve_ids(
     }
     Ok(ids)
 }
+
+/// `SELECT` of the account's contacts whose `column` is one of `values`: one index lookup per
+/// value, as a lateral join over the list. The plain `column IN (…)` is planned from
+/// statistics, and before the table's first `ANALYZE` (a new database taking its first burst)
+/// PostgreSQL guessed that the account holds a handful of contacts and filtered all of them
+/// (6.9 ms at 20,000 contacts, where the lookups take 0.1 ms); `OFFSET 0` keeps the lateral
+/// subquery from being flattened into a join the planner could turn the same way.
+fn push_contacts_matching(
+    qb: &mut QueryBuilder<Db>,
+    account: AccountId,
+    column: &str,
+    values: &[String],
+) {
+    qb.push("SELECT c.* FROM unnest(")
+        .push_bind(values.to_vec())
+        .push(format!(
+            "::text[]) AS k(v) CROSS JOIN LATERAL (SELECT {CONTACT_COLUMNS} FROM contacts \
+             WHERE account_id = "
+        ))
+        .push_bind(account.0)
+        .push(format!(" AND {column} = k.v OFFSET 0) c"));
+}

@@ -41,3 +41,19 @@ async fn reserve_ids(
         after(2, plan.entries)?,
     ])
 }
+
+/// `SELECT` of the account's contacts whose `column` is one of `values`: one `IN` list, which
+/// SQLite answers from the column's index.
+fn push_contacts_matching(
+    qb: &mut QueryBuilder<Db>,
+    account: AccountId,
+    column: &str,
+    values: &[String],
+) {
+    qb.push(format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = "
+    ))
+    .push_bind(account.0)
+    .push(" AND ");
+    push_in(qb, column, values);
+}

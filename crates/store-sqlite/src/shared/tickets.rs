@@ -423,34 +423,39 @@ impl TicketTx for Tx {
             return Ok(Vec::new());
         }
         // One indexed SELECT per identity, united: a single WHERE with ORs lets SQLite fall back to
-        // scanning the account's contacts (every message would then cost O(contacts)).
+        // scanning the account's contacts (every message would then cost O(contacts)). Each
+        // adapter writes the lists its own way (`push_contacts_matching`).
+        let account = self.account;
         let mut qb = QueryBuilder::<Db>::new("");
         let mut first = true;
-        let mut part = |qb: &mut QueryBuilder<Db>| {
+        let mut union = |qb: &mut QueryBuilder<Db>| {
             if !first {
                 qb.push(" UNION ");
             }
             first = false;
+        };
+        if !lookup.wa_ids.is_empty() {
+            union(&mut qb);
+            push_contacts_matching(&mut qb, account, "wa_id", &lookup.wa_ids);
+        }
+        if let Some(b) = &lookup.bsuid {
+            union(&mut qb);
+            push_contacts_matching(&mut qb, account, "bsuid", std::slice::from_ref(b));
+        }
+        if !lookup.phones.is_empty() {
+            union(&mut qb);
+            push_contacts_matching(&mut qb, account, "phone_e164", &lookup.phones);
+            union(&mut qb);
+            push_contacts_matching(&mut qb, account, "mobile_e164", &lookup.phones);
+        }
+        let mut part = |qb: &mut QueryBuilder<Db>| {
+            union(qb);
             qb.push(format!(
                 "SELECT {CONTACT_COLUMNS} FROM contacts WHERE account_id = "
             ))
-            .push_bind(self.account.0)
+            .push_bind(account.0)
             .push(" AND ");
         };
-        if !lookup.wa_ids.is_empty() {
-            part(&mut qb);
-            push_in(&mut qb, "wa_id", &lookup.wa_ids);
-        }
-        if let Some(b) = &lookup.bsuid {
-            part(&mut qb);
-            qb.push("bsuid = ").push_bind(b.clone());
-        }
-        if !lookup.phones.is_empty() {
-            part(&mut qb);
-            push_in(&mut qb, "phone_e164", &lookup.phones);
-            part(&mut qb);
-            push_in(&mut qb, "mobile_e164", &lookup.phones);
-        }
         if let Some(e) = &lookup.email {
             part(&mut qb);
             qb.push("lower(email) = lower(")

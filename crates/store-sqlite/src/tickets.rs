@@ -57,3 +57,29 @@ fn push_contacts_matching(
     .push(" AND ");
     push_in(qb, column, values);
 }
+
+/// Each of `requesters`' latest live ticket on `number` ([`TicketTx::latest_tickets`]): one
+/// window over their tickets, which SQLite reads from the requester index.
+fn latest_tickets_query(
+    account: AccountId,
+    number: NumberId,
+    requesters: &[ContactId],
+) -> QueryBuilder<Db> {
+    let mut qb = QueryBuilder::<Db>::new(format!(
+        "SELECT {TICKET_COLUMNS} FROM (SELECT {TICKET_COLUMNS}, ROW_NUMBER() OVER (\
+         PARTITION BY requester_id ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC) AS rn \
+         FROM tickets WHERE account_id = "
+    ));
+    qb.push_bind(account.0)
+        .push(" AND number_id = ")
+        .push_bind(number.0)
+        .push(" AND deleted = ")
+        .push_bind(false)
+        .push(" AND requester_id IN (");
+    let mut sep = qb.separated(", ");
+    for r in requesters {
+        sep.push_bind(r.0);
+    }
+    qb.push(")) latest WHERE rn = 1");
+    qb
+}

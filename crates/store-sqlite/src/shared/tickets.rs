@@ -606,22 +606,7 @@ impl TicketTx for Tx {
         if requesters.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb = QueryBuilder::<Db>::new(format!(
-            "SELECT {TICKET_COLUMNS} FROM (SELECT {TICKET_COLUMNS}, ROW_NUMBER() OVER (\
-             PARTITION BY requester_id ORDER BY COALESCE(last_message_at, created_at) DESC, id DESC) AS rn \
-             FROM tickets WHERE account_id = "
-        ));
-        qb.push_bind(self.account.0)
-            .push(" AND number_id = ")
-            .push_bind(number.0)
-            .push(" AND deleted = ")
-            .push_bind(false)
-            .push(" AND requester_id IN (");
-        let mut sep = qb.separated(", ");
-        for r in requesters {
-            sep.push_bind(r.0);
-        }
-        qb.push(")) latest WHERE rn = 1");
+        let mut qb = latest_tickets_query(self.account, number, requesters);
         // Planned per call, as `find_contacts` (the shape varies with the batch).
         let rows = qb
             .build()

@@ -385,3 +385,155 @@ fn matches(c: &ContactRow, lookup: &ContactLookup) -> bool {
             .flatten()
             .any(|p| lookup.phones.contains(p))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use store::{ContactFields, NumberStatus, Secret, TicketFields};
+    use ticketing_core::{AccountId, ThreadingInterval, contact::WaId};
+    use time::{Duration, macros::datetime};
+
+    const T0: OffsetDateTime = datetime!(2026-11-30 09:00 UTC);
+
+    fn number(id: i64) -> WaNumber {
+        WaNumber {
+            id: NumberId(id),
+            account_id: AccountId(1),
+            phone_number_id: format!("pn{id}"),
+            waba_id: "waba".into(),
+            display_phone_number: "+1 555 0100".into(),
+            name: "Support".into(),
+            access_token: Secret::new("token"),
+            app_secret: None,
+            threading_interval: ThreadingInterval::default(),
+            status: NumberStatus::Connected,
+            created_at: T0,
+            updated_at: T0,
+        }
+    }
+
+    fn message(n: i64, wa_id: &str, wamid: &str, at: OffsetDateTime) -> NewMessage {
+        NewMessage {
+            number: NumberId(n),
+            from: ContactIdentity::from_wa_id(WaId::parse(wa_id).expect("wa_id")),
+            wamid: wamid.into(),
+            at,
+        }
+    }
+
+    fn known_contact(id: i64, wa_id: &str) -> ContactRow {
+        ContactRow {
+            id: ContactId(id),
+            account_id: AccountId(1),
+            fields: ContactFields {
+                name: "Ana".into(),
+                email: None,
+                phone: None,
+                mobile: Some(format!("+{wa_id}")),
+                phone_e164: None,
+                mobile_e164: Some(format!("+{wa_id}")),
+                wa_id: Some(wa_id.into()),
+                bsuid: None,
+            },
+            created_at: T0,
+            updated_at: T0,
+        }
+    }
+
+    fn ticket(id: i64, requester: i64, last_message_at: OffsetDateTime) -> TicketRow {
+        TicketRow {
+            id: TicketId(id),
+            account_id: AccountId(1),
+            fields: TicketFields {
+                number_id: Some(NumberId(1)),
+                requester_id: ContactId(requester),
+                subject: "s".into(),
+                subject_edited: false,
+                status: 2,
+                priority: 1,
+                source: 13,
+                responder_id: None,
+                group_id: None,
+                tags: Vec::new(),
+                created_at: last_message_at,
+                updated_at: last_message_at,
+                last_message_at: Some(last_message_at),
+                deleted: false,
+                ticket_type: None,
+                spam: false,
+                status_changed_at: None,
+                last_customer_message_at: Some(last_message_at),
+                last_agent_response_at: None,
+            },
+        }
+    }
+
+    /// The forecast counts what the tickets job will create: a new sender's messages make one
+    /// contact and one ticket; a known sender joins a recent ticket and opens a new one after the
+    /// threading interval; a message already on a ticket, or twice in the batch, makes nothing.
+    #[test]
+    fn forecast_counts_what_the_batch_creates() {
+        let mut reads = BatchReads {
+            enabled: true,
+            ..BatchReads::default()
+        };
+        // Ana is known, with a ticket an hour old on number 1 and an old one on number 2.
+        reads.contacts.push(known_contact(7, "16505550001"));
+        reads.latest.insert(
+            (ContactId(7), NumberId(1)),
+            Some(ticket(70, 7, T0 - Duration::hours(1))),
+        );
+        reads.latest.insert(
+            (ContactId(7), NumberId(2)),
+            Some(ticket(71, 7, T0 - Duration::days(3))),
+        );
+        reads
+            .entries
+            .insert((NumberId(1), "wamid.stored".into()), Some(entry_row()));
+        let messages = [
+            // A new sender: one contact, one ticket, then a join.
+            message(1, "16505550002", "wamid.b1", T0),
+            message(1, "16505550002", "wamid.b2", T0 + Duration::minutes(1)),
+            // Ana on number 1 joins her recent ticket; on number 2 opens a new one.
+            message(1, "16505550001", "wamid.a1", T0),
+            message(2, "16505550001", "wamid.a2", T0),
+            // Already stored, or twice in the batch: nothing.
+            message(1, "16505550001", "wamid.stored", T0),
+            message(1, "16505550002", "wamid.b1", T0),
+            // A number not connected: the event will fail, nothing is created.
+            message(9, "16505550003", "wamid.c1", T0),
+        ];
+        let plan = reads.expected_inserts(&messages, &[number(1), number(2)]);
+        assert_eq!(
+            plan,
+            InsertPlan {
+                contacts: 1,
+                tickets: 2,
+                entries: 4,
+            }
+        );
+    }
+
+    fn entry_row() -> EntryRow {
+        EntryRow {
+            id: store::EntryId(1),
+            account_id: AccountId(1),
+            ticket_id: TicketId(70),
+            number_id: Some(NumberId(1)),
+            fields: store::EntryFields {
+                wamid: Some("wamid.stored".into()),
+                incoming: true,
+                private: false,
+                body: String::new(),
+                body_text: String::new(),
+                attachments: serde_json::json!([]),
+                wa_status: None,
+                wa_error: None,
+                reply_to: None,
+                data: serde_json::json!({}),
+                created_at: T0,
+                updated_at: T0,
+            },
+        }
+    }
+}

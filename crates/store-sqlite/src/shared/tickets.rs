@@ -231,55 +231,24 @@ impl Tx {
             std::mem::take(&mut d.entries),
             std::mem::take(&mut d.media),
         );
-        for chunk in contacts.chunks(ROWS_PER_INSERT) {
-            let mut qb = QueryBuilder::<Db>::new(format!(
-                "INSERT INTO contacts (id, {CONTACT_INSERT_COLUMNS}) "
-            ));
-            qb.push_values(chunk, |mut b, c| {
-                b.push_bind(c.id.0);
-                bind_contact(
-                    &mut b,
-                    c.account_id,
-                    &c.fields,
-                    millis(c.created_at),
-                    millis(c.updated_at),
-                );
-            });
-            qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
-        }
-        for chunk in tickets.chunks(ROWS_PER_INSERT) {
-            let mut qb = QueryBuilder::<Db>::new(format!(
-                "INSERT INTO tickets (id, {TICKET_INSERT_COLUMNS}) "
-            ));
-            let mut bad = None;
-            qb.push_values(chunk, |mut b, t| {
-                b.push_bind(t.id.0);
-                if let Err(e) = bind_ticket(&mut b, t.account_id, &t.fields) {
-                    bad = Some(e);
-                }
-            });
-            if let Some(e) = bad {
-                return Err(e);
-            }
-            qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
-        }
-        for chunk in entries.chunks(ROWS_PER_INSERT) {
-            let mut qb = QueryBuilder::<Db>::new(format!(
-                "INSERT INTO ticket_entries (id, {ENTRY_INSERT_COLUMNS}) "
-            ));
-            let mut bad = None;
-            qb.push_values(chunk, |mut b, e| {
-                b.push_bind(e.id.0);
-                if let Err(err) = bind_entry(&mut b, e.account_id, e.ticket_id, e.number_id, &e.fields)
-                {
-                    bad = Some(err);
-                }
-            });
-            if let Some(e) = bad {
-                return Err(e);
-            }
-            qb.build().execute(&mut *self.tx).await.map_err(db_err)?;
-        }
+        let conn = &mut *self.tx;
+        insert_with_ids(conn, "contacts", CONTACT_INSERT_COLUMNS, &contacts, |b, c| {
+            b.push_bind(c.id.0);
+            let (created, updated) = (millis(c.created_at), millis(c.updated_at));
+            bind_contact(b, c.account_id, &c.fields, created, updated);
+            Ok(())
+        })
+        .await?;
+        insert_with_ids(conn, "tickets", TICKET_INSERT_COLUMNS, &tickets, |b, t| {
+            b.push_bind(t.id.0);
+            bind_ticket(b, t.account_id, &t.fields)
+        })
+        .await?;
+        insert_with_ids(conn, "ticket_entries", ENTRY_INSERT_COLUMNS, &entries, |b, e| {
+            b.push_bind(e.id.0);
+            bind_entry(b, e.account_id, e.ticket_id, e.number_id, &e.fields)
+        })
+        .await?;
         // Consecutive downloads queued at the same instant go together.
         for group in media.chunk_by(|a, b| a.1 == b.1) {
             let items: Vec<store::NewMediaDownload> = group.iter().map(|(i, _)| i.clone()).collect();
@@ -294,6 +263,31 @@ impl Tx {
         let account = self.account;
         crate::sla::put_slas(self.db().await?, account, &pending).await
     }
+}
+
+/// Sends `rows` as multi-row `INSERT`s into `table`, `bind` pushing each row's id and then its
+/// `columns`.
+async fn insert_with_ids<T>(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    table: &str,
+    columns: &str,
+    rows: &[T],
+    bind: impl Fn(&mut Separated<'_, Db, &'static str>, &T) -> StoreResult<()>,
+) -> StoreResult<()> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut qb = QueryBuilder::<Db>::new(format!("INSERT INTO {table} (id, {columns}) "));
+        let mut refused = None;
+        qb.push_values(chunk, |mut b, row| {
+            if let Err(e) = bind(&mut b, row) {
+                refused.get_or_insert(e);
+            }
+        });
+        if let Some(e) = refused {
+            return Err(e);
+        }
+        qb.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    Ok(())
 }
 
 const CONTACT_INSERT_COLUMNS: &str = "account_id, name, email, phone, mobile, phone_e164, mobile_e164, wa_id, \

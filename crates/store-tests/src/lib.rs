@@ -110,6 +110,7 @@ macro_rules! conformance_tests {
         );
         $crate::conformance_tests!(@media $harness;
             media_queue_leases_finishes_and_retries,
+            media_batch_finish_isolates_failures,
             media_claims_are_disjoint_under_concurrency,
             url_signing_key_is_stored_once,
         );

@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 
 use serde_json::json;
-use store::{EntryId, MediaOutcome, MediaState, NewMediaDownload, StoreError};
+use store::{
+    EntryId, MediaDownloadId, MediaFinish, MediaOutcome, MediaState, NewMediaDownload, StoreError,
+};
 use ticketing_core::{AccountId, NumberId, TicketId};
 use time::Duration;
 
@@ -62,6 +64,100 @@ async fn entry_with_media(
     assert_eq!(again, 0);
     tx.commit().await.expect("commit");
     (t.id, e.id)
+}
+
+/// A batch of outcomes across accounts: each account's are recorded together, a download whose
+/// lease is gone is reported and changes nothing, and one that cannot be recorded (its
+/// attachment does not exist) is reported without holding back the others of its account.
+pub async fn media_batch_finish_isolates_failures(store: SharedStore) {
+    let (acme, n1) = account_with_number(&store, "acme", "1001").await;
+    let (other, n2) = account_with_number(&store, "other", "1002").await;
+    let (t1, e1) = entry_with_media(&store, acme, n1, "wamid.A").await;
+    let (t2, e2) = entry_with_media(&store, other, n2, "wamid.B").await;
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    tx.enqueue_media(&[item(e1, n1, 7)], t0())
+        .await
+        .expect("enqueue");
+    tx.commit().await.expect("commit");
+    let claimed = store
+        .claim_media("w1", t0(), LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 5);
+    let find = |e: EntryId, i: u32| {
+        claimed
+            .iter()
+            .find(|m| m.item.entry_id == e && m.item.attachment_index == i)
+            .expect("claimed")
+            .id
+    };
+    let done = |id, size: u64| MediaFinish {
+        id,
+        outcome: MediaOutcome::Done {
+            blob_key: format!("sha256/{size}"),
+            size,
+            content_type: "image/jpeg".into(),
+        },
+        attachment_patch: json!({"whatsapp_media_status": "done", "size": size}),
+    };
+    let later = t0() + Duration::seconds(5);
+    let results = store
+        .finish_media_batch(
+            "w1",
+            &[
+                done(find(e1, 0), 10),
+                done(find(e2, 0), 20),
+                done(find(e1, 7), 70),
+                done(MediaDownloadId(i64::MAX), 1),
+                done(find(e2, 1), 21),
+                done(find(e1, 1), 11),
+            ],
+            later,
+        )
+        .await
+        .expect("batch");
+    assert_eq!(results.len(), 6);
+    for i in [0, 1, 4, 5] {
+        let row = results[i].as_ref().expect("recorded");
+        assert_eq!(row.state, MediaState::Done, "{i}");
+    }
+    assert!(
+        matches!(results[2], Err(StoreError::Corrupt(_))),
+        "{:?}",
+        results[2]
+    );
+    assert!(
+        matches!(results[3], Err(StoreError::LeaseLost)),
+        "{:?}",
+        results[3]
+    );
+    let bad = store.media_for_attachment(acme, e1, 7).await.expect("row");
+    assert_eq!(bad.state, MediaState::Downloading, "left to its lease");
+    for (account, t, e, base) in [(acme, t1, e1, 10), (other, t2, e2, 20)] {
+        let entries = store.entries(account, t).await.expect("entries");
+        let row = entries.iter().find(|r| r.id == e).expect("entry");
+        assert_eq!(
+            row.fields.attachments,
+            json!([
+                {"name": "a.jpg", "whatsapp_media_status": "done", "size": base},
+                {"name": "b.pdf", "whatsapp_media_status": "done", "size": base + 1}
+            ])
+        );
+        assert_eq!(row.fields.updated_at, later);
+    }
+    // Finishing again: the leases are gone.
+    let again = store
+        .finish_media_batch("w1", &[done(find(e1, 0), 10)], later)
+        .await
+        .expect("batch");
+    assert!(matches!(again[..], [Err(StoreError::LeaseLost)]));
+    assert!(
+        store
+            .finish_media_batch("w1", &[], later)
+            .await
+            .expect("empty")
+            .is_empty()
+    );
 }
 
 /// Queued downloads are leased once, finished with the entry's attachment patched in the

@@ -5,8 +5,8 @@
 //! ([`crate::TicketTx::enqueue_media`]), so a message applied once has its downloads queued
 //! once. The download job leases rows ([`MediaStore::claim_media`]) the way the inbox leases
 //! deliveries, so several workers on one PostgreSQL never download the same file at once, and
-//! finishes each with [`MediaStore::finish_media`], which also patches the entry's attachment
-//! JSON in the same transaction.
+//! finishes them with [`MediaStore::finish_media_batch`], which also patches each entry's
+//! attachment JSON in the same transaction (one per account and batch).
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -139,6 +139,18 @@ pub enum MediaOutcome {
     },
 }
 
+/// One leased download's outcome and the patch for its attachment
+/// ([`MediaStore::finish_media_batch`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaFinish {
+    /// The leased row.
+    pub id: MediaDownloadId,
+    /// How it ended.
+    pub outcome: MediaOutcome,
+    /// Merged into the entry's attachment (a JSON object; empty changes nothing).
+    pub attachment_patch: serde_json::Value,
+}
+
 /// The media download queue.
 #[async_trait]
 pub trait MediaStore: Send + Sync {
@@ -153,10 +165,25 @@ pub trait MediaStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<MediaDownload>>;
 
-    /// Finishes a leased download and, in the same transaction, merges `attachment_patch` (a
-    /// JSON object) into element `attachment_index` of its entry's `attachments` (and sets the
-    /// entry's `updated_at` to `now`). [`crate::StoreError::LeaseLost`] (and nothing changed)
-    /// when `worker` no longer holds the lease.
+    /// Finishes leased downloads: each row takes its outcome and, in the same transaction, its
+    /// `attachment_patch` (a JSON object) is merged into element `attachment_index` of its
+    /// entry's `attachments` (and the entry's `updated_at` set to `now`). The downloads of one
+    /// account are finished in one transaction, so a burst of files takes the account's ticket
+    /// lock once rather than once per file; if one of them cannot be recorded (its entry is
+    /// gone or unreadable), the account's others are recorded one by one so the bad one does
+    /// not hold them back.
+    ///
+    /// One result per element of `finishes`, in order: [`crate::StoreError::LeaseLost`] (and
+    /// nothing changed) for a download `worker` no longer holds. The outer error is for a
+    /// failure that left nothing recorded.
+    async fn finish_media_batch(
+        &self,
+        worker: &str,
+        finishes: &[MediaFinish],
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<StoreResult<MediaDownload>>>;
+
+    /// Finishes one leased download ([`MediaStore::finish_media_batch`] of one).
     async fn finish_media(
         &self,
         id: MediaDownloadId,
@@ -164,7 +191,17 @@ pub trait MediaStore: Send + Sync {
         outcome: &MediaOutcome,
         attachment_patch: &serde_json::Value,
         now: OffsetDateTime,
-    ) -> StoreResult<MediaDownload>;
+    ) -> StoreResult<MediaDownload> {
+        let finish = MediaFinish {
+            id,
+            outcome: outcome.clone(),
+            attachment_patch: attachment_patch.clone(),
+        };
+        self.finish_media_batch(worker, std::slice::from_ref(&finish), now)
+            .await?
+            .pop()
+            .unwrap_or(Err(crate::StoreError::LeaseLost))
+    }
 
     /// The download of one attachment of an entry of the account
     /// ([`crate::StoreError::NotFound`] for another account's).

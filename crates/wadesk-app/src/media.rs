@@ -7,7 +7,8 @@
 //! the number's access token), downloads the URL (valid 5 minutes) with the bearer token,
 //! checks the file against Meta's sha256 and size, stores it in the [`BlobStore`] under its
 //! content address, and records the result on the row and on the entry's attachment, in one
-//! transaction. An expired URL (404 on the download) is answered by fetching the metadata again
+//! transaction (the downloads finished meanwhile share it: one per account and batch, so a
+//! burst of files does not queue on the account's ticket lock once per file). An expired URL (404 on the download) is answered by fetching the metadata again
 //! once; transient failures (5xx, refused connections, timeouts, Meta's retryable codes) are
 //! retried with exponential back-off; a sha256 mismatch is retried a few times; media Meta no
 //! longer has (404 with a fresh URL, or an id that does not exist) fail at once. A failed
@@ -26,7 +27,10 @@ use std::{sync::Arc, time::Duration as StdDuration};
 use bytes::Bytes;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use store::{EntryRow, MediaDownload, MediaOutcome, NewMediaDownload, Store, StoreError, TicketTx};
+use store::{
+    EntryRow, MediaDownload, MediaFinish, MediaOutcome, NewMediaDownload, Store, StoreError,
+    TicketTx,
+};
 use ticketing_core::AccountId;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -381,16 +385,17 @@ fn backoff(attempts: u32) -> time::Duration {
     time::Duration::seconds((1i64 << attempts.clamp(1, 10)).min(600))
 }
 
-/// Works one claimed download to its outcome and records it. Database errors are returned
-/// (the lease then expires and the row is taken again).
-pub async fn process_download(
+/// Works one claimed download to its outcome and the patch for its attachment (recorded by
+/// [`Store::finish_media_batch`]). Database errors are returned (the lease then expires and
+/// the row is taken again).
+pub async fn download(
     store: &dyn Store,
     clock: &dyn Clock,
     graph: &GraphClient,
     blobs: &dyn BlobStore,
     settings: &MediaSettings,
     row: &MediaDownload,
-) -> Result<MediaOutcome, StoreError> {
+) -> Result<MediaFinish, StoreError> {
     let number = store
         .list_numbers(row.account_id)
         .await?
@@ -451,16 +456,45 @@ pub async fn process_download(
     if matches!(outcome, MediaOutcome::Done { .. }) {
         metrics::counter!("wadesk_media_downloads_total", "outcome" => "done").increment(1);
     }
-    match store
-        .finish_media(row.id, &settings.worker_id, &outcome, &patch, now)
-        .await
-    {
-        Ok(_) => Ok(outcome),
-        Err(StoreError::LeaseLost) => {
-            tracing::warn!(download = %row.id, "lease lost while downloading; another worker has it");
-            Ok(outcome)
+    Ok(MediaFinish {
+        id: row.id,
+        outcome,
+        attachment_patch: patch,
+    })
+}
+
+/// Records finished downloads as they come from `finished`: whatever has arrived by the time
+/// the previous batch is recorded goes in the next one (no linger), so a burst of files takes
+/// each account's ticket lock once per batch, while a slow file does not hold back the others.
+async fn record_downloads(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    worker: &str,
+    mut finished: tokio::sync::mpsc::UnboundedReceiver<MediaFinish>,
+) {
+    while let Some(first) = finished.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = finished.try_recv() {
+            batch.push(more);
         }
-        Err(e) => Err(e),
+        match store.finish_media_batch(worker, &batch, clock.now()).await {
+            Ok(results) => {
+                for (f, r) in batch.iter().zip(results) {
+                    match r {
+                        Ok(_) => {}
+                        Err(StoreError::LeaseLost) => {
+                            tracing::warn!(download = %f.id, "lease lost while downloading; another worker has it");
+                        }
+                        Err(e) => {
+                            tracing::warn!(download = %f.id, error.message = %e, "recording a media download failed; its lease will expire");
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(downloads = batch.len(), error.message = %e, "recording media downloads failed; their leases will expire");
+            }
+        }
     }
 }
 
@@ -488,21 +522,34 @@ pub async fn run_media(
             Ok(rows) if rows.is_empty() => settings.poll,
             Ok(rows) => {
                 failures = 0;
+                let (tx, finished) = tokio::sync::mpsc::unbounded_channel();
                 let work = rows.iter().map(|row| {
-                    process_download(
+                    let tx = tx.clone();
+                    let (store, clock, graph, blobs, settings) =
+                        (store.as_ref(), clock.as_ref(), &graph, blobs.as_ref(), &settings);
+                    async move {
+                        match download(store, clock, graph, blobs, settings, row).await {
+                            Ok(f) => {
+                                // The receiver lives until every sender is dropped.
+                                let _ = tx.send(f);
+                            }
+                            Err(e) => {
+                                tracing::warn!(download = %row.id, error.message = %e, "working a media download failed; its lease will expire");
+                            }
+                        }
+                    }
+                });
+                let downloads = futures::future::join_all(work);
+                drop(tx);
+                tokio::join!(
+                    downloads,
+                    record_downloads(
                         store.as_ref(),
                         clock.as_ref(),
-                        &graph,
-                        blobs.as_ref(),
-                        &settings,
-                        row,
+                        &settings.worker_id,
+                        finished
                     )
-                });
-                for r in futures::future::join_all(work).await {
-                    if let Err(e) = r {
-                        tracing::warn!(error.message = %e, "recording a media download failed; its lease will expire");
-                    }
-                }
+                );
                 continue;
             }
             Err(e) => {

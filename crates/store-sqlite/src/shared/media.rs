@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Transaction};
 use store::{
-    EntryId, MediaDownload, MediaDownloadId, MediaOutcome, MediaState, MediaStore,
+    EntryId, MediaDownload, MediaDownloadId, MediaFinish, MediaOutcome, MediaState, MediaStore,
     NewMediaDownload, StoreError, StoreResult,
 };
 use ticketing_core::{AccountId, NumberId};
@@ -150,17 +150,108 @@ async fn patch_attachment(
 }
 
 impl AdapterStore {
-    async fn media_account(&self, id: MediaDownloadId) -> StoreResult<AccountId> {
-        let mut qb = QueryBuilder::<Db>::new("SELECT account_id FROM media_downloads WHERE id = ");
-        qb.push_bind(id.0);
-        let row = qb
+    /// The accounts of the downloads named, each with the positions in `finishes` that belong
+    /// to it (in order); a download that no longer exists belongs to none.
+    async fn media_accounts(
+        &self,
+        finishes: &[MediaFinish],
+    ) -> StoreResult<Vec<(AccountId, Vec<usize>)>> {
+        if finishes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb =
+            QueryBuilder::<Db>::new("SELECT id, account_id FROM media_downloads WHERE id IN (");
+        let mut ids = qb.separated(", ");
+        for f in finishes {
+            ids.push_bind(f.id.0);
+        }
+        qb.push(")");
+        let rows = qb
             .build()
-            .fetch_optional(self.read_pool())
+            .fetch_all(self.read_pool())
             .await
-            .map_err(db_err)?
-            .ok_or(StoreError::NotFound)?;
-        Ok(AccountId(col(&row, "account_id")?))
+            .map_err(db_err)?;
+        let mut owner = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            owner.insert(col::<i64>(row, "id")?, AccountId(col(row, "account_id")?));
+        }
+        let mut groups: Vec<(AccountId, Vec<usize>)> = Vec::new();
+        for (i, f) in finishes.iter().enumerate() {
+            let Some(&account) = owner.get(&f.id.0) else {
+                continue;
+            };
+            match groups.iter_mut().find(|(a, _)| *a == account) {
+                Some((_, positions)) => positions.push(i),
+                None => groups.push((account, vec![i])),
+            }
+        }
+        Ok(groups)
     }
+}
+
+/// Records one outcome in a ticket transaction of its account: the row (if `worker` still
+/// holds its lease) and the entry's attachment. [`StoreError::LeaseLost`] when it does not.
+async fn finish_one(
+    tx: &mut Transaction<'static, Db>,
+    account: AccountId,
+    worker: &str,
+    finish: &MediaFinish,
+    now: OffsetDateTime,
+) -> StoreResult<MediaDownload> {
+    let mut qb = QueryBuilder::<Db>::new("UPDATE media_downloads SET state = ");
+    match &finish.outcome {
+        MediaOutcome::Done {
+            blob_key,
+            size,
+            content_type,
+        } => {
+            qb.push_bind("done")
+                .push(", blob_key = ")
+                .push_bind(blob_key.clone())
+                .push(", size = ")
+                .push_bind(i64::try_from(*size).unwrap_or(i64::MAX))
+                .push(", content_type = ")
+                .push_bind(content_type.clone());
+        }
+        MediaOutcome::Retry { error, retry_at } => {
+            qb.push_bind("pending")
+                .push(", error = ")
+                .push_bind(error.clone())
+                .push(", next_attempt_at = ")
+                .push_bind(millis(*retry_at));
+        }
+        MediaOutcome::Failed { error } => {
+            qb.push_bind("failed")
+                .push(", error = ")
+                .push_bind(error.clone());
+        }
+    }
+    qb.push(", locked_by = NULL, locked_until = NULL, updated_at = ")
+        .push_bind(millis(now))
+        .push(" WHERE id = ")
+        .push_bind(finish.id.0)
+        .push(" AND account_id = ")
+        .push_bind(account.0)
+        .push(" AND state = 'downloading' AND locked_by = ")
+        .push_bind(worker.to_owned())
+        .push(format!(" RETURNING {MEDIA_COLUMNS}"));
+    let row = qb
+        .build()
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_err)?
+        .ok_or(StoreError::LeaseLost)?;
+    let download = media_row(&row)?;
+    patch_attachment(
+        tx,
+        account,
+        download.item.entry_id,
+        download.item.attachment_index,
+        &finish.attachment_patch,
+        now,
+    )
+    .await?;
+    Ok(download)
 }
 
 #[async_trait]
@@ -204,69 +295,46 @@ impl MediaStore for AdapterStore {
         Ok(out)
     }
 
-    async fn finish_media(
+    async fn finish_media_batch(
         &self,
-        id: MediaDownloadId,
         worker: &str,
-        outcome: &MediaOutcome,
-        attachment_patch: &serde_json::Value,
+        finishes: &[MediaFinish],
         now: OffsetDateTime,
-    ) -> StoreResult<MediaDownload> {
-        let account = self.media_account(id).await?;
-        let mut tx = self.begin_ticket_tx(account).await?;
-        let mut qb = QueryBuilder::<Db>::new("UPDATE media_downloads SET state = ");
-        match outcome {
-            MediaOutcome::Done {
-                blob_key,
-                size,
-                content_type,
-            } => {
-                qb.push_bind("done")
-                    .push(", blob_key = ")
-                    .push_bind(blob_key.clone())
-                    .push(", size = ")
-                    .push_bind(i64::try_from(*size).unwrap_or(i64::MAX))
-                    .push(", content_type = ")
-                    .push_bind(content_type.clone());
+    ) -> StoreResult<Vec<StoreResult<MediaDownload>>> {
+        let accounts = self.media_accounts(finishes).await?;
+        let mut results: Vec<StoreResult<MediaDownload>> = finishes
+            .iter()
+            .map(|_| Err(StoreError::LeaseLost))
+            .collect();
+        for (account, positions) in accounts {
+            let mut tx = self.begin_ticket_tx(account).await?;
+            let mut group = Vec::with_capacity(positions.len());
+            let mut bad = false;
+            for &i in &positions {
+                let r = finish_one(&mut tx, account, worker, &finishes[i], now).await;
+                bad |= matches!(&r, Err(e) if !matches!(e, StoreError::LeaseLost));
+                group.push(r);
             }
-            MediaOutcome::Retry { error, retry_at } => {
-                qb.push_bind("pending")
-                    .push(", error = ")
-                    .push_bind(error.clone())
-                    .push(", next_attempt_at = ")
-                    .push_bind(millis(*retry_at));
+            if !bad {
+                tx.commit().await.map_err(db_err)?;
+                for (i, r) in positions.into_iter().zip(group) {
+                    results[i] = r;
+                }
+                continue;
             }
-            MediaOutcome::Failed { error } => {
-                qb.push_bind("failed")
-                    .push(", error = ")
-                    .push_bind(error.clone());
+            // One of them cannot be recorded: the others go one transaction each.
+            tx.rollback().await.map_err(db_err)?;
+            for i in positions {
+                results[i] = async {
+                    let mut tx = self.begin_ticket_tx(account).await?;
+                    let r = finish_one(&mut tx, account, worker, &finishes[i], now).await?;
+                    tx.commit().await.map_err(db_err)?;
+                    Ok(r)
+                }
+                .await;
             }
         }
-        qb.push(", locked_by = NULL, locked_until = NULL, updated_at = ")
-            .push_bind(millis(now))
-            .push(" WHERE id = ")
-            .push_bind(id.0)
-            .push(" AND state = 'downloading' AND locked_by = ")
-            .push_bind(worker.to_owned())
-            .push(format!(" RETURNING {MEDIA_COLUMNS}"));
-        let row = qb
-            .build()
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?
-            .ok_or(StoreError::LeaseLost)?;
-        let download = media_row(&row)?;
-        patch_attachment(
-            &mut tx,
-            account,
-            download.item.entry_id,
-            download.item.attachment_index,
-            attachment_patch,
-            now,
-        )
-        .await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(download)
+        Ok(results)
     }
 
     async fn media_for_attachment(

@@ -107,6 +107,7 @@ macro_rules! conformance_tests {
             savepoints_undo_one_step_and_keep_the_rest,
             batch_reads_match_single_reads,
             reserved_inserts_read_back_and_land_at_commit,
+            later_ticket_updates_read_back_and_land_at_commit,
         );
         $crate::conformance_tests!(@media $harness;
             media_queue_leases_finishes_and_retries,

@@ -597,6 +597,143 @@ pub async fn batch_reads_match_single_reads(store: SharedStore) {
         ["wamid.A", "wamid.B"]
     );
     assert!(tx.find_entries(n1, &[]).await.expect("none").is_empty());
+
+    // Several tickets' entries at once equal each ticket's, in (ticket, created_at, id)
+    // order; another account's ticket has none here.
+    tx.insert_entry(
+        old.id,
+        Some(n1),
+        &entry(Some("wamid.D"), t0() - Duration::hours(1)),
+    )
+    .await
+    .expect("e");
+    let all = tx
+        .tickets_entries(&[bo1.id, t.id, old.id, newer.id])
+        .await
+        .expect("entries");
+    let mut each = Vec::new();
+    for id in [old.id, newer.id, bo1.id] {
+        each.extend(tx.ticket_entries(id).await.expect("entries"));
+    }
+    each.sort_by_key(|e| e.ticket_id);
+    assert_eq!(all, each);
+    assert_eq!(
+        all.iter()
+            .map(|e| e.fields.wamid.as_deref().unwrap_or_default())
+            .collect::<Vec<_>>(),
+        ["wamid.D", "wamid.A", "wamid.B", "wamid.C"]
+    );
+    assert!(tx.tickets_entries(&[]).await.expect("none").is_empty());
+}
+
+/// Ticket updates sent later ([`store::TicketTx::update_ticket_later`]) are seen by every read
+/// in the transaction, the last one per ticket wins, one on a row inserted with a reserved id is
+/// folded into it, a rollback to a savepoint drops them, and one on another account's ticket
+/// fails the next statement.
+pub async fn later_ticket_updates_read_back_and_land_at_commit(store: SharedStore) {
+    let (acme, n1) = account_with_number(&store, "later", "3201").await;
+    let (other, n2) = account_with_number(&store, "later-other", "3202").await;
+    let at = t0() + Duration::nanoseconds(987_654_321);
+    let mut tx = store.begin_tickets(other).await.expect("begin");
+    let dan = tx
+        .insert_contact(&contact("dan", "16505550009"), at)
+        .await
+        .expect("c");
+    let foreign = tx.insert_ticket(&ticket(n2, dan.id, at)).await.expect("t");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    let ana = tx
+        .insert_contact(&contact("ana", "16505550008"), at)
+        .await
+        .expect("c");
+    let stored_one = tx.insert_ticket(&ticket(n1, ana.id, at)).await.expect("t");
+    let other_one = tx.insert_ticket(&ticket(n1, ana.id, at)).await.expect("t");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    tx.reserve_inserts(store::InsertPlan {
+        contacts: 0,
+        tickets: 1,
+        entries: 0,
+    })
+    .await
+    .expect("reserve");
+    let kept = tx
+        .insert_ticket(&ticket(n1, ana.id, at))
+        .await
+        .expect("kept");
+    let mut a = stored_one.fields.clone();
+    a.subject = "first".into();
+    tx.update_ticket_later(stored_one.id, &a)
+        .await
+        .expect("later");
+    a.subject = "second".into();
+    a.status = 3;
+    a.last_message_at = Some(at + Duration::hours(1));
+    a.tags = vec!["vip".into()];
+    tx.update_ticket_later(stored_one.id, &a)
+        .await
+        .expect("later again");
+    let mut b = other_one.fields.clone();
+    b.priority = 4;
+    tx.update_ticket_later(other_one.id, &b)
+        .await
+        .expect("later other");
+    let mut k = kept.fields.clone();
+    k.subject = "kept and changed".into();
+    tx.update_ticket_later(kept.id, &k).await.expect("kept");
+    // Read back as the database gives it (whole milliseconds).
+    let read = tx.get_ticket(stored_one.id).await.expect("read");
+    assert_eq!(read.fields.subject, "second");
+    assert_eq!(read.fields.status, 3);
+    assert_eq!(read.fields.tags, ["vip"]);
+    assert_eq!(
+        read.fields.last_message_at,
+        Some(t0() + Duration::hours(1) + Duration::milliseconds(987))
+    );
+    assert_eq!(
+        tx.get_ticket(other_one.id)
+            .await
+            .expect("read")
+            .fields
+            .priority,
+        4
+    );
+    assert_eq!(
+        tx.get_ticket(kept.id).await.expect("read").fields.subject,
+        "kept and changed"
+    );
+    // Rolled back with its step.
+    tx.savepoint().await.expect("savepoint");
+    let mut c = read.fields.clone();
+    c.subject = "undone".into();
+    tx.update_ticket_later(stored_one.id, &c)
+        .await
+        .expect("later");
+    tx.rollback_to_savepoint().await.expect("rollback to");
+    tx.release_savepoint().await.expect("release");
+    tx.commit().await.expect("commit");
+    let after = store.ticket(acme, stored_one.id).await.expect("ticket");
+    assert_eq!(after, read);
+
+    // Another account's ticket: the next statement fails, and nothing of it lands.
+    let mut tx = store.begin_tickets(acme).await.expect("begin");
+    let mut f = foreign.fields.clone();
+    f.subject = "not yours".into();
+    tx.update_ticket_later(foreign.id, &f).await.expect("later");
+    let refused = tx.get_ticket(stored_one.id).await;
+    assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
+    drop(tx);
+    assert_eq!(
+        store
+            .ticket(other, foreign.id)
+            .await
+            .expect("ticket")
+            .fields
+            .subject,
+        foreign.fields.subject
+    );
 }
 
 /// Rows inserted with reserved ids ([`store::TicketTx::reserve_inserts`]) answer as they read

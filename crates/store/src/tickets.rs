@@ -341,8 +341,20 @@ pub trait TicketTx: Send + std::fmt::Debug {
     /// Overwrites a ticket's fields.
     async fn update_ticket(&mut self, id: TicketId, fields: &TicketFields) -> StoreResult<()>;
 
+    /// As [`TicketTx::update_ticket`] for a ticket the transaction has read or created, but the
+    /// adapter may send it with the transaction's next statement, savepoint or commit (the
+    /// bundled ones send all such updates in one statement, and fold one into a row inserted
+    /// with a reserved id). Every read in the transaction sees it; a ticket that is not the
+    /// account's fails that later statement with [`crate::StoreError::NotFound`].
+    async fn update_ticket_later(&mut self, id: TicketId, fields: &TicketFields)
+    -> StoreResult<()>;
+
     /// A ticket's entries, by (created_at, id).
     async fn ticket_entries(&mut self, ticket: TicketId) -> StoreResult<Vec<EntryRow>>;
+
+    /// The entries of all of `tickets`, by (ticket, created_at, id): one statement for a batch
+    /// of messages joining tickets. Tickets of another account have none.
+    async fn tickets_entries(&mut self, tickets: &[TicketId]) -> StoreResult<Vec<EntryRow>>;
 
     /// The entry with this wamid on this number, if any.
     async fn find_entry(&mut self, number: NumberId, wamid: &str) -> StoreResult<Option<EntryRow>>;
@@ -383,6 +395,10 @@ pub trait TicketTx: Send + std::fmt::Debug {
 
     /// A ticket's SLA state, if it has one.
     async fn ticket_sla(&mut self, ticket: TicketId) -> StoreResult<Option<crate::TicketSla>>;
+
+    /// As [`TicketTx::ticket_sla`] for several tickets in one statement, in no particular
+    /// order; tickets without one are left out.
+    async fn tickets_sla(&mut self, tickets: &[TicketId]) -> StoreResult<Vec<crate::TicketSla>>;
 
     /// Marks a point this transaction can go back to without losing what came before it (a
     /// batch applies many events in one transaction, each between a savepoint and its release).

@@ -1,9 +1,11 @@
 //! The reads a batch of ticket events makes, done once for the whole batch.
 //!
 //! Applying a message reads the contacts its sender may be, the sender's latest ticket on the
-//! number and whether the message is on a ticket already; a status reads the entry it is about.
-//! One at a time these are three statements per message. [`BatchReads::load`] makes them for
-//! every event of the batch in one statement each, inside the batch's transaction (which holds
+//! number and whether the message is on a ticket already, and a message joining a ticket reads
+//! the ticket's thread and SLA state; a status reads the entry it is about. One at a time these
+//! are up to five statements per message. [`BatchReads::load`] makes them for every event of
+//! the batch in one statement each (the threads and SLA states of the tickets the forecast says
+//! the messages join), inside the batch's transaction (which holds
 //! the account's ticket lock), and the batch then keeps the answers up to date with what it
 //! writes itself. A read the answers do not cover (a sender identified by a second BSUID, a
 //! ticket a rule changed) goes to the database as before, so the cache only ever saves
@@ -17,12 +19,12 @@ use std::collections::{HashMap, HashSet};
 use crate::convert;
 use store::{
     ContactLookup, ContactRow, EntryRow, Event, EventKind, InsertPlan, StoreError, TicketRow,
-    TicketTx, WaNumber,
+    TicketSla, TicketTx, WaNumber,
 };
 use ticketing_core::{
     ContactId, NumberId, Status, TicketId,
     contact::{ContactCandidate, ContactIdentity, match_contact},
-    conversation::{EventPlan, plan_event},
+    conversation::{EventPlan, Thread, plan_event},
     threading::{LatestTicket, ThreadDecision, decide_thread},
 };
 use time::OffsetDateTime;
@@ -46,6 +48,11 @@ pub(crate) struct BatchReads {
     entries: HashMap<(NumberId, String), Option<EntryRow>>,
     /// The rows the batch's messages are expected to create ([`BatchReads::plan`]).
     plan: InsertPlan,
+    /// The WhatsApp thread of each ticket the batch's messages are expected to join (read in
+    /// one statement) or have opened, as the batch leaves it.
+    threads: HashMap<TicketId, Thread>,
+    /// The SLA state of the same tickets; `None`: known to have none.
+    slas: HashMap<TicketId, Option<TicketSla>>,
 }
 
 /// A message the batch will add to a ticket, as [`BatchReads::load`] read it.
@@ -168,7 +175,23 @@ impl BatchReads {
                 }
             }
         }
-        reads.plan = reads.expected_inserts(&messages, numbers);
+        let (plan, joins) = reads.expected_inserts(&messages, numbers);
+        reads.plan = plan;
+        if !joins.is_empty() {
+            let mut by_ticket: HashMap<TicketId, Vec<EntryRow>> =
+                joins.iter().map(|&t| (t, Vec::new())).collect();
+            for row in tx.tickets_entries(&joins).await? {
+                by_ticket.entry(row.ticket_id).or_default().push(row);
+            }
+            reads.threads = by_ticket
+                .into_iter()
+                .map(|(t, rows)| (t, crate::tickets::thread_of(rows)))
+                .collect();
+            reads.slas = joins.iter().map(|&t| (t, None)).collect();
+            for sla in tx.tickets_sla(&joins).await? {
+                reads.slas.insert(sla.ticket_id, Some(sla));
+            }
+        }
         Ok(reads)
     }
 
@@ -183,9 +206,15 @@ impl BatchReads {
     /// threading rules do not join to its sender's latest ticket (or to one an earlier message
     /// of the batch opened). A forecast, decided as [`crate::tickets`] decides; where it is
     /// wrong, an insert costs a statement of its own or a reserved id goes unused, and no row
-    /// differs.
-    fn expected_inserts(&self, messages: &[NewMessage], numbers: &[WaNumber]) -> InsertPlan {
+    /// differs. Also the stored tickets the messages are expected to join, whose threads the
+    /// batch reads at once.
+    fn expected_inserts(
+        &self,
+        messages: &[NewMessage],
+        numbers: &[WaNumber],
+    ) -> (InsertPlan, Vec<TicketId>) {
         let mut plan = InsertPlan::default();
+        let mut joins: Vec<TicketId> = Vec::new();
         let candidates: Vec<ContactCandidate> = self
             .contacts
             .iter()
@@ -233,7 +262,10 @@ impl BatchReads {
                     };
                     latest.insert(sender, opened);
                 }
-                ThreadDecision::Join { .. } => {
+                ThreadDecision::Join { ticket_id, .. } => {
+                    if ticket_id != TicketId(0) && !joins.contains(&ticket_id) {
+                        joins.push(ticket_id);
+                    }
                     if let Some(t) = latest.get_mut(&sender) {
                         t.status = Status::Open;
                         t.last_message_at = t.last_message_at.max(m.at);
@@ -241,7 +273,7 @@ impl BatchReads {
                 }
             }
         }
-        plan
+        (plan, joins)
     }
 
     /// As [`TicketTx::find_contacts`].
@@ -347,6 +379,43 @@ impl BatchReads {
     pub(crate) fn forget_ticket(&mut self, ticket: TicketId) {
         self.latest
             .retain(|_, t| t.as_ref().is_none_or(|t| t.id != ticket));
+        self.threads.remove(&ticket);
+        self.slas.remove(&ticket);
+    }
+
+    /// As [`TicketTx::ticket_sla`].
+    pub(crate) async fn ticket_sla(
+        &self,
+        tx: &mut dyn TicketTx,
+        ticket: TicketId,
+    ) -> Result<Option<TicketSla>, StoreError> {
+        if self.enabled
+            && let Some(known) = self.slas.get(&ticket)
+        {
+            return Ok(known.clone());
+        }
+        tx.ticket_sla(ticket).await
+    }
+
+    /// The batch wrote the ticket's SLA state (`sla`, as [`TicketTx::ticket_sla`] now answers).
+    pub(crate) fn put_sla(&mut self, sla: TicketSla) {
+        if self.enabled {
+            self.slas.insert(sla.ticket_id, Some(sla));
+        }
+    }
+
+    /// The ticket's WhatsApp thread, when the batch knows it (it is then the caller's, to be
+    /// given back with [`BatchReads::put_thread`] once changed); `None`: read it from the
+    /// database.
+    pub(crate) fn take_thread(&mut self, ticket: TicketId) -> Option<Thread> {
+        self.threads.remove(&ticket)
+    }
+
+    /// The batch knows every WhatsApp entry of `ticket`: those of `thread`.
+    pub(crate) fn put_thread(&mut self, ticket: TicketId, thread: Thread) {
+        if self.enabled {
+            self.threads.insert(ticket, thread);
+        }
     }
 
     /// As [`TicketTx::find_entry`].
@@ -503,7 +572,7 @@ mod tests {
             // A number not connected: the event will fail, nothing is created.
             message(9, "16505550003", "wamid.c1", T0),
         ];
-        let plan = reads.expected_inserts(&messages, &[number(1), number(2)]);
+        let (plan, _) = reads.expected_inserts(&messages, &[number(1), number(2)]);
         assert_eq!(
             plan,
             InsertPlan {

@@ -243,7 +243,7 @@ pub async fn record_new(
     tx: &mut dyn TicketTx,
     ctx: &SlaContext,
     ticket: &TicketRow,
-) -> Result<(), StoreError> {
+) -> Result<TicketSla, StoreError> {
     write_sla(tx, ctx, ticket, None, Vec::new(), None).await
 }
 
@@ -268,6 +268,19 @@ pub async fn apply_policy(
     record_with(tx, ctx, ticket, Vec::new(), Some(policy)).await
 }
 
+/// As [`record_changes`] for a ticket whose SLA state the caller has read already
+/// (`previous`, as [`TicketTx::ticket_sla`] answers it). Answers the state as
+/// [`TicketTx::ticket_sla`] now would.
+pub async fn record_changes_after(
+    tx: &mut dyn TicketTx,
+    ctx: &SlaContext,
+    ticket: &TicketRow,
+    previous: Option<TicketSla>,
+    changes: Vec<(OffsetDateTime, SlaChange)>,
+) -> Result<TicketSla, StoreError> {
+    write_sla(tx, ctx, ticket, previous, changes, None).await
+}
+
 async fn record_with(
     tx: &mut dyn TicketTx,
     ctx: &SlaContext,
@@ -276,10 +289,13 @@ async fn record_with(
     apply: Option<i64>,
 ) -> Result<(), StoreError> {
     let previous = tx.ticket_sla(ticket.id).await?;
-    write_sla(tx, ctx, ticket, previous, changes, apply).await
+    write_sla(tx, ctx, ticket, previous, changes, apply).await?;
+    Ok(())
 }
 
 /// Computes the ticket's SLA from its `previous` row (if any) and `changes`, and stores it.
+/// Answers what it stored, which keeps `previous`'s escalation flags and `checked_until`: it
+/// is what [`TicketTx::ticket_sla`] answers next.
 async fn write_sla(
     tx: &mut dyn TicketTx,
     ctx: &SlaContext,
@@ -287,7 +303,7 @@ async fn write_sla(
     previous: Option<TicketSla>,
     changes: Vec<(OffsetDateTime, SlaChange)>,
     apply: Option<i64>,
-) -> Result<(), StoreError> {
+) -> Result<TicketSla, StoreError> {
     let mut history = previous
         .as_ref()
         .and_then(|p| serde_json::from_value::<SlaHistory>(p.history.clone()).ok())
@@ -334,7 +350,8 @@ async fn write_sla(
         next_event_at: next,
         checked_until,
     };
-    tx.put_ticket_sla(&sla).await
+    tx.put_ticket_sla(&sla).await?;
+    Ok(sla)
 }
 
 /// RFC 3339 in UTC, seconds precision, as the API shows instants.

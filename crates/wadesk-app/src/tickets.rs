@@ -610,12 +610,16 @@ fn sender_label(contact: &ContactRow) -> String {
 
 /// The entries of a ticket as a domain thread (WhatsApp messages only; notes are not in it).
 async fn load_thread(tx: &mut dyn TicketTx, ticket: TicketId) -> Result<Thread, ApplyError> {
-    let rows = tx.ticket_entries(ticket).await?;
-    Ok(Thread::from_entries(
+    Ok(thread_of(tx.ticket_entries(ticket).await?))
+}
+
+/// A ticket's entry rows as its domain thread (see [`load_thread`]).
+pub(crate) fn thread_of(rows: Vec<store::EntryRow>) -> Thread {
+    Thread::from_entries(
         rows.into_iter()
             .filter(|r| r.fields.wamid.is_some() && !r.fields.private)
             .filter_map(|r| serde_json::from_value::<Entry>(r.fields.data).ok()),
-    ))
+    )
 }
 
 /// The stored form of a domain entry.
@@ -722,7 +726,10 @@ async fn add_entry(
                 Some(t) if t.id == ticket_id => t,
                 _ => tx.get_ticket(ticket_id).await?,
             };
-            let mut thread = load_thread(tx, ticket_id).await?;
+            let mut thread = match reads.take_thread(ticket_id) {
+                Some(known) => known,
+                None => load_thread(tx, ticket_id).await?,
+            };
             let placement = thread.insert(entry.clone());
             if let Placement::Description {
                 former_description: Some(former),
@@ -760,7 +767,7 @@ async fn add_entry(
             ticket.fields.last_message_at =
                 thread.last_message_at().max(ticket.fields.last_message_at);
             ticket.fields.updated_at = now;
-            tx.update_ticket(ticket_id, &ticket.fields).await?;
+            tx.update_ticket_later(ticket_id, &ticket.fields).await?;
             reads.put_ticket(&ticket);
             if let Some(ctx) = sla
                 && placement != Placement::Duplicate
@@ -774,7 +781,10 @@ async fn add_entry(
                     changes.push((entry.at, open));
                 }
                 changes.push((entry.at, SlaChange::CustomerMessage));
-                crate::sla::record_changes(tx, ctx, &ticket, changes).await?;
+                let previous = reads.ticket_sla(tx, ticket.id).await?;
+                let written =
+                    crate::sla::record_changes_after(tx, ctx, &ticket, previous, changes).await?;
+                reads.put_sla(written);
             }
             // Ticket-update rules see the customer's reply (and the reopening it caused).
             if let Some(rules) = rules
@@ -815,6 +825,9 @@ async fn add_entry(
                     now,
                 )
                 .await?;
+            } else {
+                // The batch's next message to this ticket starts from the thread as it is now.
+                reads.put_thread(ticket_id, thread);
             }
         }
         ThreadDecision::NewTicket => {
@@ -847,6 +860,8 @@ async fn add_entry(
             reads.put_entry(&row);
             // media: queue the downloads in this same transaction.
             crate::media::enqueue_entry_media(tx, &row, now).await?;
+            // Its thread is this one message (until creation rules run, below).
+            reads.put_thread(ticket.id, Thread::from_entries([entry.clone()]));
             if let Some(rules) = rules {
                 let description = entry.content.body.clone().unwrap_or_default();
                 let ctx = crate::automation::TicketContext {
@@ -876,7 +891,8 @@ async fn add_entry(
                 if rules.is_some() {
                     crate::sla::record(tx, ctx, &ticket, None).await?;
                 } else {
-                    crate::sla::record_new(tx, ctx, &ticket).await?;
+                    let written = crate::sla::record_new(tx, ctx, &ticket).await?;
+                    reads.put_sla(written);
                 }
             }
         }

@@ -171,6 +171,8 @@ struct Deferred {
     entries: Vec<EntryRow>,
     /// Downloads of the deferred entries' media, with the time they were queued.
     media: Vec<(store::NewMediaDownload, OffsetDateTime)>,
+    /// Stored tickets' new fields ([`TicketTx::update_ticket_later`]), one per ticket.
+    updates: Vec<(TicketId, TicketFields)>,
 }
 
 impl Deferred {
@@ -179,6 +181,7 @@ impl Deferred {
             && self.tickets.is_empty()
             && self.entries.is_empty()
             && self.media.is_empty()
+            && self.updates.is_empty()
     }
 
     /// Rolled back before they were sent: drops the rows (their ids are not given out again).
@@ -187,6 +190,7 @@ impl Deferred {
         self.tickets.clear();
         self.entries.clear();
         self.media.clear();
+        self.updates.clear();
     }
 }
 
@@ -201,6 +205,18 @@ fn stored(t: OffsetDateTime) -> StoreResult<OffsetDateTime> {
 
 fn stored_opt(t: Option<OffsetDateTime>) -> StoreResult<Option<OffsetDateTime>> {
     t.map(stored).transpose()
+}
+
+/// A ticket's fields as they read back.
+fn stored_ticket(f: &TicketFields) -> StoreResult<TicketFields> {
+    let mut fields = f.clone();
+    fields.created_at = stored(f.created_at)?;
+    fields.updated_at = stored(f.updated_at)?;
+    fields.last_message_at = stored_opt(f.last_message_at)?;
+    fields.status_changed_at = stored_opt(f.status_changed_at)?;
+    fields.last_customer_message_at = stored_opt(f.last_customer_message_at)?;
+    fields.last_agent_response_at = stored_opt(f.last_agent_response_at)?;
+    Ok(fields)
 }
 
 impl Tx {
@@ -225,11 +241,12 @@ impl Tx {
     /// Sends the deferred rows, parents first: contacts, tickets, entries, media downloads.
     async fn flush_rows(&mut self) -> StoreResult<()> {
         let d = &mut self.deferred;
-        let (contacts, tickets, entries, media) = (
+        let (contacts, tickets, entries, media, updates) = (
             std::mem::take(&mut d.contacts),
             std::mem::take(&mut d.tickets),
             std::mem::take(&mut d.entries),
             std::mem::take(&mut d.media),
+            std::mem::take(&mut d.updates),
         );
         let conn = &mut *self.tx;
         insert_with_ids(conn, "contacts", CONTACT_INSERT_COLUMNS, &contacts, |b, c| {
@@ -244,6 +261,7 @@ impl Tx {
             bind_ticket(b, t.account_id, &t.fields)
         })
         .await?;
+        update_tickets(conn, self.account, &updates).await?;
         insert_with_ids(conn, "ticket_entries", ENTRY_INSERT_COLUMNS, &entries, |b, e| {
             b.push_bind(e.id.0);
             bind_entry(b, e.account_id, e.ticket_id, e.number_id, &e.fields)
@@ -286,6 +304,44 @@ async fn insert_with_ids<T>(
             return Err(e);
         }
         qb.build().execute(&mut *conn).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Sends tickets' new fields as multi-row `UPDATE`s (`WITH v (...) AS (VALUES ...) UPDATE ...
+/// FROM v`, which both databases take). A ticket that is not the account's fails it.
+async fn update_tickets(
+    conn: &mut <Db as sqlx::Database>::Connection,
+    account: AccountId,
+    rows: &[(TicketId, TicketFields)],
+) -> StoreResult<()> {
+    let set = TICKET_INSERT_COLUMNS
+        .split(", ")
+        .filter(|c| *c != "account_id")
+        .map(|c| format!("{c} = v.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "WITH v (id, {TICKET_INSERT_COLUMNS}) AS ("
+        ));
+        let mut refused = None;
+        qb.push_values(chunk, |mut b, (id, fields)| {
+            b.push_bind(id.0);
+            if let Err(e) = bind_ticket(&mut b, account, fields) {
+                refused.get_or_insert(e);
+            }
+        });
+        if let Some(e) = refused {
+            return Err(e);
+        }
+        qb.push(format!(
+            ") UPDATE tickets SET {set} FROM v WHERE tickets.id = v.id AND tickets.account_id = v.account_id"
+        ));
+        let done = qb.build().execute(&mut *conn).await.map_err(db_err)?;
+        if done.rows_affected() < chunk.len() as u64 {
+            return Err(StoreError::NotFound);
+        }
     }
     Ok(())
 }
@@ -628,17 +684,10 @@ impl TicketTx for Tx {
 
     async fn insert_ticket(&mut self, f: &TicketFields) -> StoreResult<TicketRow> {
         if let Some(id) = self.deferred.ticket_ids.pop_front() {
-            let mut fields = f.clone();
-            fields.created_at = stored(f.created_at)?;
-            fields.updated_at = stored(f.updated_at)?;
-            fields.last_message_at = stored_opt(f.last_message_at)?;
-            fields.status_changed_at = stored_opt(f.status_changed_at)?;
-            fields.last_customer_message_at = stored_opt(f.last_customer_message_at)?;
-            fields.last_agent_response_at = stored_opt(f.last_agent_response_at)?;
             let row = TicketRow {
                 id: TicketId(id),
                 account_id: self.account,
-                fields,
+                fields: stored_ticket(f)?,
             };
             self.deferred.tickets.push(row.clone());
             return Ok(row);
@@ -702,8 +751,38 @@ impl TicketTx for Tx {
         Ok(())
     }
 
+    async fn update_ticket_later(&mut self, id: TicketId, f: &TicketFields) -> StoreResult<()> {
+        let fields = stored_ticket(f)?;
+        let d = &mut self.deferred;
+        if let Some(kept) = d.tickets.iter_mut().find(|t| t.id == id) {
+            kept.fields = fields;
+        } else if let Some(pending) = d.updates.iter_mut().find(|(t, _)| *t == id) {
+            pending.1 = fields;
+        } else {
+            d.updates.push((id, fields));
+        }
+        Ok(())
+    }
+
     async fn ticket_entries(&mut self, ticket: TicketId) -> StoreResult<Vec<EntryRow>> {
         let mut qb = entries_query(self.account, ticket);
+        let rows = qb.build().fetch_all(self.db().await?).await.map_err(db_err)?;
+        collect(rows, entry)
+    }
+
+    async fn tickets_entries(&mut self, tickets: &[TicketId]) -> StoreResult<Vec<EntryRow>> {
+        if tickets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = QueryBuilder::<Db>::new(format!(
+            "SELECT {ENTRY_COLUMNS} FROM ticket_entries WHERE account_id = "
+        ));
+        qb.push_bind(self.account.0).push(" AND ticket_id IN (");
+        let mut ids = qb.separated(", ");
+        for t in tickets {
+            ids.push_bind(t.0);
+        }
+        qb.push(") ORDER BY ticket_id, created_at, id");
         let rows = qb.build().fetch_all(self.db().await?).await.map_err(db_err)?;
         collect(rows, entry)
     }
@@ -871,6 +950,19 @@ impl TicketTx for Tx {
             }),
             None => stored,
         })
+    }
+
+    async fn tickets_sla(&mut self, tickets: &[TicketId]) -> StoreResult<Vec<store::TicketSla>> {
+        let account = self.account;
+        let mut found = crate::sla::get_slas(self.db().await?, account, tickets).await?;
+        // States written in this transaction and not sent yet: what the rows will be.
+        for pending in self.sla.iter().filter(|s| tickets.contains(&s.ticket_id)) {
+            match found.iter_mut().find(|s| s.ticket_id == pending.ticket_id) {
+                Some(stored) => *stored = crate::sla::merge_sla(stored, pending),
+                None => found.push(pending.clone()),
+            }
+        }
+        Ok(found)
     }
 
     async fn put_ticket_sla(&mut self, sla: &store::TicketSla) -> StoreResult<()> {

@@ -155,8 +155,8 @@ pub struct MediaFinish {
 #[async_trait]
 pub trait MediaStore: Send + Sync {
     /// Leases up to `limit` downloads that are pending and due, or downloading with an expired
-    /// lease, oldest first; each claim increments `attempts` and sets the state to
-    /// downloading. Two concurrent callers never receive the same row while its lease holds.
+    /// lease, earliest due first (returned by id); each claim increments `attempts` and sets
+    /// the state to downloading. Two concurrent callers never receive the same row while its lease holds.
     async fn claim_media(
         &self,
         worker: &str,

@@ -268,22 +268,37 @@ impl MediaStore for AdapterStore {
         }
         let now = millis(now);
         let until = now.saturating_add(duration_millis(lease));
+        // Two ordered scans of the due index, one per state, each stopping after `limit` rows:
+        // plain index scans, which step over (and mark) the dead versions claims and outcomes
+        // leave behind until autovacuum comes, where one scan for both states was planned as a
+        // bitmap OR that reads them all.
         let mut qb = QueryBuilder::<Db>::new(
-            "UPDATE media_downloads SET state = 'downloading', attempts = attempts + 1, locked_by = ",
+            "WITH due AS (SELECT id FROM media_downloads WHERE state = 'pending' AND next_attempt_at <= ",
         );
-        qb.push_bind(worker.to_owned())
+        qb.push_bind(now)
+            .push(" ORDER BY next_attempt_at, id LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(SKIP_LOCKED)
+            .push(
+                "), expired AS (SELECT id FROM media_downloads \
+                 WHERE state = 'downloading' AND locked_until <= ",
+            )
+            .push_bind(now)
+            .push(" ORDER BY next_attempt_at, id LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(SKIP_LOCKED)
+            .push(
+                ") UPDATE media_downloads SET state = 'downloading', attempts = attempts + 1, \
+                 locked_by = ",
+            )
+            .push_bind(worker.to_owned())
             .push(", locked_until = ")
             .push_bind(until)
             .push(
-                " WHERE id IN (SELECT id FROM media_downloads \
-                 WHERE (state = 'pending' AND next_attempt_at <= ",
+                " WHERE id IN (SELECT id FROM (SELECT id FROM due UNION ALL SELECT id FROM expired) \
+                 AS c ORDER BY id LIMIT ",
             )
-            .push_bind(now)
-            .push(") OR (state = 'downloading' AND locked_until <= ")
-            .push_bind(now)
-            .push(") ORDER BY id LIMIT ")
             .push_bind(i64::from(limit))
-            .push(SKIP_LOCKED)
             .push(format!(") RETURNING {MEDIA_COLUMNS}"));
         let rows = qb
             .build()

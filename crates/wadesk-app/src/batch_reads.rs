@@ -540,6 +540,7 @@ mod tests {
     /// The forecast counts what the tickets job will create: a new sender's messages make one
     /// contact and one ticket; a known sender joins a recent ticket and opens a new one after the
     /// threading interval; a message already on a ticket, or twice in the batch, makes nothing.
+    /// It also names the stored tickets the batch joins.
     #[test]
     fn forecast_counts_what_the_batch_creates() {
         let mut reads = BatchReads {
@@ -572,7 +573,7 @@ mod tests {
             // A number not connected: the event will fail, nothing is created.
             message(9, "16505550003", "wamid.c1", T0),
         ];
-        let (plan, _) = reads.expected_inserts(&messages, &[number(1), number(2)]);
+        let (plan, joins) = reads.expected_inserts(&messages, &[number(1), number(2)]);
         assert_eq!(
             plan,
             InsertPlan {
@@ -581,6 +582,9 @@ mod tests {
                 entries: 4,
             }
         );
+        // Only Ana's recent ticket is a stored ticket joined (its thread and SLA state are
+        // read with the batch); the new sender's second message joins a ticket not made yet.
+        assert_eq!(joins, [TicketId(70)]);
     }
 
     fn entry_row() -> EntryRow {

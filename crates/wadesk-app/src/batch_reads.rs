@@ -16,15 +16,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::convert;
 use store::{
-    ContactLookup, ContactRow, EntryRow, Event, EventKind, InsertPlan, StoreError, TicketRow,
-    TicketSla, TicketTx, WaNumber,
+    ContactLookup, ContactRow, EntryRow, Event, EventId, EventKind, InsertPlan, StoreError,
+    TicketRow, TicketSla, TicketTx, WaNumber,
 };
 use ticketing_core::{
     ContactId, NumberId, Status, TicketId,
     contact::{ContactCandidate, ContactIdentity, match_contact},
-    conversation::{EventPlan, Thread, plan_event},
+    conversation::{EventPlan, InboundEvent, Thread, plan_event},
     threading::{LatestTicket, ThreadDecision, decide_thread},
 };
 use time::OffsetDateTime;
@@ -53,6 +52,8 @@ pub(crate) struct BatchReads {
     threads: HashMap<TicketId, Thread>,
     /// The SLA state of the same tickets; `None`: known to have none.
     slas: HashMap<TicketId, Option<TicketSla>>,
+    /// Messages as `load` parsed them, for applying without parsing again.
+    parsed: HashMap<EventId, InboundEvent>,
 }
 
 /// A message the batch will add to a ticket, as [`BatchReads::load`] read it.
@@ -90,15 +91,8 @@ impl BatchReads {
             let Some(number) = e.number_id else { continue };
             match e.kind {
                 EventKind::Message => {
-                    let Ok(message) = serde_json::from_value::<wa_client::webhook::Message>(
-                        e.payload["message"].clone(),
-                    ) else {
-                        continue;
-                    };
-                    let contact: Option<wa_client::webhook::Contact> =
-                        serde_json::from_value(e.payload["contact"].clone()).unwrap_or(None);
                     let at = e.wa_timestamp.unwrap_or(event.recorded_at);
-                    let Ok(Some(inbound)) = convert::inbound(&message, contact.as_ref(), at) else {
+                    let Ok(Some(inbound)) = crate::tickets::parse_message(e, at) else {
                         continue;
                     };
                     match plan_event(&inbound) {
@@ -129,7 +123,7 @@ impl BatchReads {
                                 number,
                                 wamid: entry.wamid.as_str().to_owned(),
                                 at: entry.at,
-                                from: inbound.from,
+                                from: inbound.from.clone(),
                             });
                         }
                         EventPlan::Annotate { target, .. } => {
@@ -140,6 +134,7 @@ impl BatchReads {
                         }
                         EventPlan::Ignore { .. } | EventPlan::ChangeNumber { .. } => {}
                     }
+                    reads.parsed.insert(event.id, inbound);
                 }
                 EventKind::Status => {
                     if let Some(id) = e.payload["status"]["id"].as_str() {
@@ -402,6 +397,12 @@ impl BatchReads {
         if self.enabled {
             self.slas.insert(sla.ticket_id, Some(sla));
         }
+    }
+
+    /// The message event `event` as [`BatchReads::load`] parsed it (once: it is then the
+    /// caller's); `None`: parse it.
+    pub(crate) fn take_parsed(&mut self, event: EventId) -> Option<InboundEvent> {
+        self.parsed.remove(&event)
     }
 
     /// The ticket's WhatsApp thread, when the batch knows it (it is then the caller's, to be

@@ -350,11 +350,10 @@ async fn apply_in(
     let now = ctx.now;
     match e.kind {
         EventKind::Message => {
-            let message: wa_client::webhook::Message =
-                serde_json::from_value(e.payload["message"].clone()).map_err(invalid)?;
-            let contact: Option<wa_client::webhook::Contact> =
-                serde_json::from_value(e.payload["contact"].clone()).unwrap_or(None);
-            let inbound = convert::inbound(&message, contact.as_ref(), at).map_err(invalid)?;
+            let inbound = match reads.take_parsed(event.id) {
+                Some(parsed) => Some(parsed),
+                None => parse_message(e, at)?,
+            };
             let number = ctx
                 .numbers
                 .iter()
@@ -586,6 +585,20 @@ async fn upsert_contact(
     let row = tx.insert_contact(&fields, now).await?;
     reads.put_contact(&row, true);
     Ok(row)
+}
+
+/// A message event's payload as a domain event (`None`: a kind that makes no entry). Read from
+/// the stored JSON by reference, without copying it.
+pub(crate) fn parse_message(
+    e: &store::NewEvent,
+    at: OffsetDateTime,
+) -> Result<Option<ticketing_core::InboundEvent>, ApplyError> {
+    use serde::Deserialize as _;
+    let message =
+        wa_client::webhook::Message::deserialize(&e.payload["message"]).map_err(invalid)?;
+    let contact =
+        Option::<wa_client::webhook::Contact>::deserialize(&e.payload["contact"]).unwrap_or(None);
+    convert::inbound(&message, contact.as_ref(), at).map_err(invalid)
 }
 
 /// What threading needs to know of a contact's latest ticket.

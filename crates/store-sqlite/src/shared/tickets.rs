@@ -938,18 +938,7 @@ impl TicketTx for Tx {
     }
 
     async fn ticket_sla(&mut self, ticket: TicketId) -> StoreResult<Option<store::TicketSla>> {
-        let account = self.account;
-        let stored = crate::sla::get_slas(self.db().await?, account, &[ticket])
-            .await?
-            .pop();
-        // A state written in this transaction and not sent yet: what the row will be.
-        Ok(match self.sla.iter().find(|s| s.ticket_id == ticket) {
-            Some(pending) => Some(match &stored {
-                Some(stored) => crate::sla::merge_sla(stored, pending),
-                None => pending.clone(),
-            }),
-            None => stored,
-        })
+        Ok(self.tickets_sla(&[ticket]).await?.pop())
     }
 
     async fn tickets_sla(&mut self, tickets: &[TicketId]) -> StoreResult<Vec<store::TicketSla>> {

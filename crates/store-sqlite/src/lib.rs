@@ -100,6 +100,9 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Seals numbers' secrets at rest, when a key is configured.
     cipher: Option<std::sync::Arc<store::SecretCipher>>,
+    /// Taken by every writer but the delivery batches until it has the connection
+    /// ([`SqliteStore::write`]).
+    lane: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -131,6 +134,7 @@ impl SqliteStore {
                 writer: pool.clone(),
                 reader: pool,
                 cipher: None,
+                lane: Default::default(),
             }
         } else {
             // The one writer connection is kept for the life of the pool, so its worker thread
@@ -159,6 +163,7 @@ impl SqliteStore {
                 writer,
                 reader,
                 cipher: None,
+                lane: Default::default(),
             }
         };
         MIGRATOR
@@ -210,7 +215,21 @@ impl SqliteStore {
     }
 
     /// Starts a write transaction that holds SQLite's write lock from its first statement.
+    ///
+    /// The pool serves its waiters first come, first served, and the jobs open many short
+    /// transactions: left alone, a batch of webhook deliveries (requests waiting for their
+    /// acknowledgement) arriving behind several of them would wait for them all. So every other
+    /// writer passes a lane, one at a time, until it has the connection: a delivery batch
+    /// ([`Store::insert_deliveries`], which skips the lane) waits for at most the transaction
+    /// holding the connection and one queued before it, and the jobs still get the connection
+    /// between two batches, so a steady stream of deliveries cannot starve them.
     async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        let _lane = self.lane.lock().await;
+        self.begin_immediate().await
+    }
+
+    /// `BEGIN IMMEDIATE` on the writer connection, in the pool's order.
+    async fn begin_immediate(&self) -> StoreResult<Transaction<'static, Sqlite>> {
         self.writer
             .begin_with("BEGIN IMMEDIATE")
             .await
@@ -380,7 +399,8 @@ impl Store for SqliteStore {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let mut tx = self.write().await?;
+        // Ahead of the jobs' lane (`write`): a request waits for this commit.
+        let mut tx = self.begin_immediate().await?;
         let mut ids = Vec::with_capacity(batch.len());
         for chunk in delivery_chunks(batch) {
             let mut qb = QueryBuilder::<Sqlite>::new(
@@ -912,5 +932,53 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    /// A job's transaction that records `label` as a delivery (ids give the commit order).
+    async fn job_writes(store: SqliteStore, label: &'static str) {
+        let mut tx = store.write().await.unwrap();
+        sqlx::query(
+            "INSERT INTO deliveries (received_at, next_attempt_at, size, body) VALUES (0, 0, 0, ?)",
+        )
+        .bind(label.as_bytes())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_waiting_delivery_batch_goes_before_the_jobs_queued_behind_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("q.db").display());
+        let store = SqliteStore::connect(&url).await.unwrap();
+        let settle = || tokio::time::sleep(StdDuration::from_millis(100));
+        // A transaction holds the writer; two jobs queue for it, then a delivery batch.
+        let holder = store.write().await.unwrap();
+        let job1 = tokio::spawn(job_writes(store.clone(), "job1"));
+        settle().await;
+        let job2 = tokio::spawn(job_writes(store.clone(), "job2"));
+        settle().await;
+        let ingest = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut one = batch(&[0]);
+                one[0].body = b"ingest".to_vec().into();
+                store.insert_deliveries(&one).await.unwrap()
+            })
+        };
+        settle().await;
+        holder.commit().await.unwrap();
+        let _ = tokio::join!(job1, job2, ingest);
+        let order: Vec<Vec<u8>> = sqlx::query_scalar("SELECT body FROM deliveries ORDER BY id")
+            .fetch_all(&store.reader)
+            .await
+            .unwrap();
+        // The first job had queued for the connection already; the second waited in the lane,
+        // so the batch went before it (in arrival order it would have gone last).
+        assert_eq!(
+            order,
+            [b"job1".to_vec(), b"ingest".to_vec(), b"job2".to_vec()]
+        );
     }
 }

@@ -22,14 +22,14 @@
 //!
 //! **Outbound.** [`check_outbound`] decides whether a file may be sent, and as what.
 
-use std::{sync::Arc, time::Duration as StdDuration};
+use std::{collections::HashMap, sync::Arc, time::Duration as StdDuration};
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use store::{
     EntryRow, MediaDownload, MediaFinish, MediaOutcome, NewMediaDownload, Store, StoreError,
-    TicketTx,
+    TicketTx, WaNumber,
 };
 use ticketing_core::AccountId;
 use time::OffsetDateTime;
@@ -386,21 +386,17 @@ fn backoff(attempts: u32) -> time::Duration {
 }
 
 /// Works one claimed download to its outcome and the patch for its attachment (recorded by
-/// [`Store::finish_media_batch`]). Database errors are returned (the lease then expires and
-/// the row is taken again).
+/// [`Store::finish_media_batch`]). `numbers` are the numbers of the download's account (read
+/// once per claimed batch): the one the media came to holds the access token.
 pub async fn download(
-    store: &dyn Store,
     clock: &dyn Clock,
     graph: &GraphClient,
     blobs: &dyn BlobStore,
     settings: &MediaSettings,
+    numbers: &[WaNumber],
     row: &MediaDownload,
-) -> Result<MediaFinish, StoreError> {
-    let number = store
-        .list_numbers(row.account_id)
-        .await?
-        .into_iter()
-        .find(|n| n.id == row.item.number_id);
+) -> MediaFinish {
+    let number = numbers.iter().find(|n| n.id == row.item.number_id);
     let result = match &number {
         None => Err(Failure::Final("the number is no longer connected".into())),
         Some(n) => {
@@ -456,11 +452,11 @@ pub async fn download(
     if matches!(outcome, MediaOutcome::Done { .. }) {
         metrics::counter!("wadesk_media_downloads_total", "outcome" => "done").increment(1);
     }
-    Ok(MediaFinish {
+    MediaFinish {
         id: row.id,
         outcome,
         attachment_patch: patch,
-    })
+    }
 }
 
 /// Records finished downloads as they come from `finished`: whatever has arrived by the time
@@ -522,22 +518,32 @@ pub async fn run_media(
             Ok(rows) if rows.is_empty() => settings.poll,
             Ok(rows) => {
                 failures = 0;
-                let (tx, finished) = tokio::sync::mpsc::unbounded_channel();
-                let work = rows.iter().map(|row| {
-                    let tx = tx.clone();
-                    let (store, clock, graph, blobs, settings) =
-                        (store.as_ref(), clock.as_ref(), &graph, blobs.as_ref(), &settings);
-                    async move {
-                        match download(store, clock, graph, blobs, settings, row).await {
-                            Ok(f) => {
-                                // The receiver lives until every sender is dropped.
-                                let _ = tx.send(f);
-                            }
-                            Err(e) => {
-                                tracing::warn!(download = %row.id, error.message = %e, "working a media download failed; its lease will expire");
-                            }
+                // Each account's numbers (they hold the access tokens), read once per batch.
+                let mut numbers: HashMap<AccountId, Vec<WaNumber>> = HashMap::new();
+                for row in &rows {
+                    if numbers.contains_key(&row.account_id) {
+                        continue;
+                    }
+                    match store.list_numbers(row.account_id).await {
+                        Ok(list) => {
+                            numbers.insert(row.account_id, list);
+                        }
+                        Err(e) => {
+                            tracing::warn!(account = %row.account_id, error.message = %e, "reading the numbers for media downloads failed; their leases will expire");
                         }
                     }
+                }
+                let (tx, finished) = tokio::sync::mpsc::unbounded_channel();
+                let work = rows.iter().filter_map(|row| {
+                    let numbers = numbers.get(&row.account_id)?;
+                    let tx = tx.clone();
+                    let (clock, graph, blobs, settings) =
+                        (clock.as_ref(), &graph, blobs.as_ref(), &settings);
+                    Some(async move {
+                        let f = download(clock, graph, blobs, settings, numbers, row).await;
+                        // The receiver lives until every sender is dropped.
+                        let _ = tx.send(f);
+                    })
                 });
                 let downloads = futures::future::join_all(work);
                 drop(tx);

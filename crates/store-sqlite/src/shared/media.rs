@@ -4,6 +4,7 @@
 // writer serialises claims, `FOR UPDATE SKIP LOCKED` on PostgreSQL), then includes this file.
 // Every statement is built with `QueryBuilder`, so the same text serves both databases.
 use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
 use sqlx::{QueryBuilder, Row, Transaction};
 use store::{
     EntryId, MediaDownload, MediaDownloadId, MediaFinish, MediaOutcome, MediaState, MediaStore,
@@ -100,55 +101,6 @@ pub(crate) async fn enqueue(
     Ok(added)
 }
 
-/// Merges `patch` (an object) into element `index` of the entry's `attachments` array.
-async fn patch_attachment(
-    tx: &mut Transaction<'static, Db>,
-    account: AccountId,
-    entry: EntryId,
-    index: u32,
-    patch: &serde_json::Value,
-    now: OffsetDateTime,
-) -> StoreResult<()> {
-    let Some(fields) = patch.as_object().filter(|p| !p.is_empty()) else {
-        return Ok(());
-    };
-    let mut qb =
-        QueryBuilder::<Db>::new("SELECT attachments FROM ticket_entries WHERE account_id = ");
-    qb.push_bind(account.0).push(" AND id = ").push_bind(entry.0);
-    let row = qb
-        .build()
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_err)?
-        .ok_or(StoreError::NotFound)?;
-    let raw: String = col(&row, "attachments")?;
-    let mut list: serde_json::Value = serde_json::from_str(&raw)
-        .map_err(|e| StoreError::Corrupt(format!("column attachments: {e}")))?;
-    let Some(element) = list
-        .as_array_mut()
-        .and_then(|a| a.get_mut(index as usize))
-        .and_then(serde_json::Value::as_object_mut)
-    else {
-        return Err(StoreError::Corrupt(format!(
-            "entry {} has no attachment {index}",
-            entry.0
-        )));
-    };
-    for (k, v) in fields {
-        element.insert(k.clone(), v.clone());
-    }
-    let text = serde_json::to_string(&list)
-        .map_err(|e| StoreError::Backend(format!("serialising JSON: {e}")))?;
-    let mut qb = QueryBuilder::<Db>::new("UPDATE ticket_entries SET attachments = ");
-    qb.push_bind(text)
-        .push(", updated_at = ")
-        .push_bind(millis(now))
-        .push(" WHERE id = ")
-        .push_bind(entry.0);
-    qb.build().execute(&mut **tx).await.map_err(db_err)?;
-    Ok(())
-}
-
 impl AdapterStore {
     /// The accounts of the downloads named, each with the positions in `finishes` that belong
     /// to it (in order); a download that no longer exists belongs to none.
@@ -171,7 +123,7 @@ impl AdapterStore {
             .fetch_all(self.read_pool())
             .await
             .map_err(db_err)?;
-        let mut owner = std::collections::HashMap::with_capacity(rows.len());
+        let mut owner = HashMap::with_capacity(rows.len());
         for row in &rows {
             owner.insert(col::<i64>(row, "id")?, AccountId(col(row, "account_id")?));
         }
@@ -189,69 +141,190 @@ impl AdapterStore {
     }
 }
 
-/// Records one outcome in a ticket transaction of its account: the row (if `worker` still
-/// holds its lease) and the entry's attachment. [`StoreError::LeaseLost`] when it does not.
-async fn finish_one(
+/// Rows per statement in a batch of outcomes or patches (at most 7 values each, under both
+/// databases' limits).
+const ROWS_PER_STATEMENT: usize = 200;
+
+/// A patch for an attachment: a caller's position, the entry, the attachment's index, and the
+/// object merged into it.
+type AttachmentPatch<'a> = (usize, EntryId, u32, &'a serde_json::Value);
+
+/// Merges each patch (an object; an empty one changes nothing) into its attachment, with one
+/// read and one write per 200 entries. Returns the positions refused: [`StoreError::NotFound`]
+/// when the entry is gone, [`StoreError::Corrupt`] when it has no such attachment.
+async fn patch_attachments(
+    tx: &mut Transaction<'static, Db>,
+    account: AccountId,
+    patches: &[AttachmentPatch<'_>],
+    now: i64,
+) -> StoreResult<HashMap<usize, StoreError>> {
+    type Fields = serde_json::Map<String, serde_json::Value>;
+    let mut by_entry: BTreeMap<i64, Vec<(usize, u32, &Fields)>> = BTreeMap::new();
+    for (i, entry, index, patch) in patches {
+        if let Some(fields) = patch.as_object().filter(|p| !p.is_empty()) {
+            by_entry.entry(entry.0).or_default().push((*i, *index, fields));
+        }
+    }
+    let mut refused: HashMap<usize, StoreError> = HashMap::new();
+    let entries: Vec<i64> = by_entry.keys().copied().collect();
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+        let mut qb =
+            QueryBuilder::<Db>::new("SELECT id, attachments FROM ticket_entries WHERE account_id = ");
+        qb.push_bind(account.0).push(" AND id IN (");
+        let mut ids = qb.separated(", ");
+        for id in chunk {
+            ids.push_bind(*id);
+        }
+        qb.push(")");
+        let mut stored: HashMap<i64, String> = HashMap::with_capacity(chunk.len());
+        for row in qb.build().fetch_all(&mut **tx).await.map_err(db_err)? {
+            stored.insert(col(&row, "id")?, col(&row, "attachments")?);
+        }
+        let mut rewritten: Vec<(i64, String)> = Vec::with_capacity(chunk.len());
+        for id in chunk {
+            let wanted = &by_entry[id];
+            let Some(raw) = stored.get(id) else {
+                for (i, _, _) in wanted {
+                    refused.insert(*i, StoreError::NotFound);
+                }
+                continue;
+            };
+            let mut list: serde_json::Value = serde_json::from_str(raw)
+                .map_err(|e| StoreError::Corrupt(format!("column attachments: {e}")))?;
+            for (i, index, fields) in wanted {
+                match list
+                    .as_array_mut()
+                    .and_then(|a| a.get_mut(*index as usize))
+                    .and_then(serde_json::Value::as_object_mut)
+                {
+                    Some(element) => {
+                        for (k, v) in *fields {
+                            element.insert(k.clone(), v.clone());
+                        }
+                    }
+                    None => {
+                        refused.insert(
+                            *i,
+                            StoreError::Corrupt(format!("entry {id} has no attachment {index}")),
+                        );
+                    }
+                }
+            }
+            let text = serde_json::to_string(&list)
+                .map_err(|e| StoreError::Backend(format!("serialising JSON: {e}")))?;
+            rewritten.push((*id, text));
+        }
+        if rewritten.is_empty() {
+            continue;
+        }
+        let mut qb = QueryBuilder::<Db>::new("WITH v (eid, eattachments) AS (");
+        qb.push_values(&rewritten, |mut b, (id, text)| {
+            b.push_bind(*id).push_bind(text.clone());
+        });
+        qb.push(") UPDATE ticket_entries SET attachments = v.eattachments, updated_at = ")
+            .push_bind(now)
+            .push(" FROM v WHERE ticket_entries.id = v.eid AND ticket_entries.account_id = ")
+            .push_bind(account.0);
+        qb.build().execute(&mut **tx).await.map_err(db_err)?;
+    }
+
+    Ok(refused)
+}
+
+/// Records one account's outcomes in `tx` with one statement per 200 for the downloads this
+/// worker still holds, then one read and one write per 200 of the entries whose attachments
+/// change. Each outcome gets its own result: [`StoreError::LeaseLost`] when its download is no
+/// longer held by `worker`, [`StoreError::NotFound`] when its entry is gone,
+/// [`StoreError::Corrupt`] when the entry has no such attachment. The caller must not commit
+/// when any result is an error other than `LeaseLost` (that outcome's download was updated with
+/// the others).
+async fn finish_group(
     tx: &mut Transaction<'static, Db>,
     account: AccountId,
     worker: &str,
-    finish: &MediaFinish,
+    finishes: &[&MediaFinish],
     now: OffsetDateTime,
-) -> StoreResult<MediaDownload> {
-    let mut qb = QueryBuilder::<Db>::new("UPDATE media_downloads SET state = ");
-    match &finish.outcome {
-        MediaOutcome::Done {
-            blob_key,
-            size,
-            content_type,
-        } => {
-            qb.push_bind("done")
-                .push(", blob_key = ")
-                .push_bind(blob_key.clone())
-                .push(", size = ")
-                .push_bind(i64::try_from(*size).unwrap_or(i64::MAX))
-                .push(", content_type = ")
-                .push_bind(content_type.clone());
-        }
-        MediaOutcome::Retry { error, retry_at } => {
-            qb.push_bind("pending")
-                .push(", error = ")
-                .push_bind(error.clone())
-                .push(", next_attempt_at = ")
-                .push_bind(millis(*retry_at));
-        }
-        MediaOutcome::Failed { error } => {
-            qb.push_bind("failed")
-                .push(", error = ")
-                .push_bind(error.clone());
-        }
-    }
-    qb.push(", locked_by = NULL, locked_until = NULL, updated_at = ")
-        .push_bind(millis(now))
-        .push(" WHERE id = ")
-        .push_bind(finish.id.0)
-        .push(" AND account_id = ")
+) -> StoreResult<Vec<StoreResult<MediaDownload>>> {
+    let now = millis(now);
+    let mut held: HashMap<i64, MediaDownload> = HashMap::with_capacity(finishes.len());
+    for chunk in finishes.chunks(ROWS_PER_STATEMENT) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "WITH v (fid, fstate, fblob, fsize, fctype, ferror, fnext) AS (",
+        );
+        qb.push_values(chunk, |mut b, f| {
+            let (state, blob, size, ctype, error, next) = match &f.outcome {
+                MediaOutcome::Done {
+                    blob_key,
+                    size,
+                    content_type,
+                } => (
+                    "done",
+                    Some(blob_key.clone()),
+                    Some(i64::try_from(*size).unwrap_or(i64::MAX)),
+                    Some(content_type.clone()),
+                    None,
+                    None,
+                ),
+                MediaOutcome::Retry { error, retry_at } => (
+                    "pending",
+                    None,
+                    None,
+                    None,
+                    Some(error.clone()),
+                    Some(millis(*retry_at)),
+                ),
+                MediaOutcome::Failed { error } => {
+                    ("failed", None, None, None, Some(error.clone()), None)
+                }
+            };
+            b.push_bind(f.id.0)
+                .push_bind(state)
+                .push_bind(blob)
+                .push_bind(size)
+                .push_bind(ctype)
+                .push_bind(error)
+                .push_bind(next);
+        });
+        // A download done keeps its last error; one retried or failed keeps its file fields.
+        qb.push(
+            ") UPDATE media_downloads SET state = v.fstate, \
+             blob_key = CASE WHEN v.fstate = 'done' THEN v.fblob ELSE blob_key END, \
+             size = CASE WHEN v.fstate = 'done' THEN v.fsize ELSE size END, \
+             content_type = CASE WHEN v.fstate = 'done' THEN v.fctype ELSE content_type END, \
+             error = CASE WHEN v.fstate = 'done' THEN error ELSE v.ferror END, \
+             next_attempt_at = CASE WHEN v.fstate = 'pending' THEN v.fnext ELSE next_attempt_at END, \
+             locked_by = NULL, locked_until = NULL, updated_at = ",
+        )
+        .push_bind(now)
+        .push(" FROM v WHERE media_downloads.id = v.fid AND media_downloads.account_id = ")
         .push_bind(account.0)
-        .push(" AND state = 'downloading' AND locked_by = ")
+        .push(" AND media_downloads.state = 'downloading' AND media_downloads.locked_by = ")
         .push_bind(worker.to_owned())
         .push(format!(" RETURNING {MEDIA_COLUMNS}"));
-    let row = qb
-        .build()
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_err)?
-        .ok_or(StoreError::LeaseLost)?;
-    let download = media_row(&row)?;
-    patch_attachment(
-        tx,
-        account,
-        download.item.entry_id,
-        download.item.attachment_index,
-        &finish.attachment_patch,
-        now,
-    )
-    .await?;
-    Ok(download)
+        for row in qb.build().fetch_all(&mut **tx).await.map_err(db_err)? {
+            let download = media_row(&row)?;
+            held.insert(download.id.0, download);
+        }
+    }
+
+    // The patches of the held downloads, in the order given.
+    let patches: Vec<AttachmentPatch<'_>> = finishes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let d = held.get(&f.id.0)?;
+            Some((i, d.item.entry_id, d.item.attachment_index, &f.attachment_patch))
+        })
+        .collect();
+    let mut refused = patch_attachments(tx, account, &patches, now).await?;
+    Ok(finishes
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match refused.remove(&i) {
+            Some(e) => Err(e),
+            None => held.get(&f.id.0).cloned().ok_or(StoreError::LeaseLost),
+        })
+        .collect())
 }
 
 #[async_trait]
@@ -322,17 +395,16 @@ impl MediaStore for AdapterStore {
             .map(|_| Err(StoreError::LeaseLost))
             .collect();
         for (account, positions) in accounts {
+            let group: Vec<&MediaFinish> = positions.iter().map(|&i| &finishes[i]).collect();
             let mut tx = self.begin_ticket_tx(account).await?;
-            let mut group = Vec::with_capacity(positions.len());
-            let mut bad = false;
-            for &i in &positions {
-                let r = finish_one(&mut tx, account, worker, &finishes[i], now).await;
-                bad |= matches!(&r, Err(e) if !matches!(e, StoreError::LeaseLost));
-                group.push(r);
-            }
-            if !bad {
+            let outcome = finish_group(&mut tx, account, worker, &group, now).await;
+            if let Ok(group) = &outcome
+                && group
+                    .iter()
+                    .all(|r| matches!(r, Ok(_) | Err(StoreError::LeaseLost)))
+            {
                 tx.commit().await.map_err(db_err)?;
-                for (i, r) in positions.into_iter().zip(group) {
+                for (i, r) in positions.into_iter().zip(outcome?) {
                     results[i] = r;
                 }
                 continue;
@@ -342,7 +414,10 @@ impl MediaStore for AdapterStore {
             for i in positions {
                 results[i] = async {
                     let mut tx = self.begin_ticket_tx(account).await?;
-                    let r = finish_one(&mut tx, account, worker, &finishes[i], now).await?;
+                    let r = finish_group(&mut tx, account, worker, &[&finishes[i]], now)
+                        .await?
+                        .pop()
+                        .unwrap_or(Err(StoreError::LeaseLost))?;
                     tx.commit().await.map_err(db_err)?;
                     Ok(r)
                 }
@@ -404,15 +479,16 @@ impl MediaStore for AdapterStore {
         let download = match updated {
             Some(row) => {
                 let download = media_row(&row)?;
-                patch_attachment(
-                    &mut tx,
-                    account,
+                let patch = (
+                    0,
                     download.item.entry_id,
                     download.item.attachment_index,
                     attachment_patch,
-                    now,
-                )
-                .await?;
+                );
+                let refused = patch_attachments(&mut tx, account, &[patch], millis(now)).await?;
+                if let Some(e) = refused.into_values().next() {
+                    return Err(e);
+                }
                 download
             }
             None => {

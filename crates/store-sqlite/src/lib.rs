@@ -11,6 +11,9 @@
 //!   never has to upgrade a read lock (the case SQLite cannot wait for). Writers from other
 //!   processes are waited for with a busy timeout. Reads use a separate pool and, thanks to WAL,
 //!   never block the writer nor are blocked by it.
+//! - **Webhook deliveries first**: the other writers pass a lane one at a time before queueing
+//!   for the writer connection, so a batch of deliveries (requests waiting for their
+//!   acknowledgement) waits for at most two transactions, not for every job queued before it.
 //! - **Migrations** live in `migrations/`, are embedded at compile time and run at connect.
 //!
 //! Instants are stored as INTEGER Unix milliseconds (UTC); values finer than a millisecond are

@@ -11,9 +11,9 @@
 //!   never has to upgrade a read lock (the case SQLite cannot wait for). Writers from other
 //!   processes are waited for with a busy timeout. Reads use a separate pool and, thanks to WAL,
 //!   never block the writer nor are blocked by it.
-//! - **Webhook deliveries first**: the other writers pass a lane one at a time before queueing
-//!   for the writer connection, so a batch of deliveries (requests waiting for their
-//!   acknowledgement) waits for at most two transactions, not for every job queued before it.
+//! - **Webhook deliveries first**: the other writers take turns in a lane, one transaction at a
+//!   time, so a batch of deliveries (requests waiting for their acknowledgement) waits for at
+//!   most the transaction holding the writer, not for every job queued before it.
 //! - **Migrations** live in `migrations/`, are embedded at compile time and run at connect.
 //!
 //! Instants are stored as INTEGER Unix milliseconds (UTC); values finer than a millisecond are
@@ -103,9 +103,32 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Seals numbers' secrets at rest, when a key is configured.
     cipher: Option<std::sync::Arc<store::SecretCipher>>,
-    /// Taken by every writer but the delivery batches until it has the connection
+    /// Held by the jobs' write transaction that has or waits for the connection
     /// ([`SqliteStore::write`]).
-    lane: std::sync::Arc<tokio::sync::Mutex<()>>,
+    lane: Lane,
+}
+
+/// One job transaction at a time at the writer connection, from before it queues for the
+/// connection until the connection is back in the pool, so a delivery batch that comes meanwhile
+/// is next ([`SqliteStore::write`]).
+#[derive(Debug, Clone, Default)]
+struct Lane {
+    turn: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The holder's turn while its transaction has the connection: given up by the pool's
+    /// `after_release` hook when the connection comes back.
+    held: std::sync::Arc<std::sync::Mutex<Option<tokio::sync::OwnedMutexGuard<()>>>>,
+}
+
+impl Lane {
+    /// The writer pool's options with the hook that ends a turn when the connection is back.
+    fn on(&self, options: SqlitePoolOptions) -> SqlitePoolOptions {
+        let held = self.held.clone();
+        options.after_release(move |_conn, _meta| {
+            let turn = held.lock().unwrap_or_else(|e| e.into_inner()).take();
+            drop(turn);
+            Box::pin(async { Ok(true) })
+        })
+    }
 }
 
 impl SqliteStore {
@@ -122,9 +145,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
 
+        let lane = Lane::default();
         let store = if in_memory {
             // One connection holds the database alive and serves reads and writes.
-            let pool = SqlitePoolOptions::new()
+            let pool = lane
+                .on(SqlitePoolOptions::new())
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
@@ -137,12 +162,13 @@ impl SqliteStore {
                 writer: pool.clone(),
                 reader: pool,
                 cipher: None,
-                lane: Default::default(),
+                lane,
             }
         } else {
             // The one writer connection is kept for the life of the pool, so its worker thread
             // (named `sqlite-w-N`, see [`WRITER_THREAD_PREFIX`]) can be placed on a CPU once.
-            let writer = SqlitePoolOptions::new()
+            let writer = lane
+                .on(SqlitePoolOptions::new())
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
@@ -166,7 +192,7 @@ impl SqliteStore {
                 writer,
                 reader,
                 cipher: None,
-                lane: Default::default(),
+                lane,
             }
         };
         MIGRATOR
@@ -222,13 +248,24 @@ impl SqliteStore {
     /// The pool serves its waiters first come, first served, and the jobs open many short
     /// transactions: left alone, a batch of webhook deliveries (requests waiting for their
     /// acknowledgement) arriving behind several of them would wait for them all. So every other
-    /// writer passes a lane, one at a time, until it has the connection: a delivery batch
+    /// writer takes a turn in a [`Lane`], one at a time, from before it queues for the
+    /// connection until the connection is back in the pool: a delivery batch
     /// ([`Store::insert_deliveries`], which skips the lane) waits for at most the transaction
-    /// holding the connection and one queued before it, and the jobs still get the connection
-    /// between two batches, so a steady stream of deliveries cannot starve them.
+    /// holding the connection, and the jobs still get the connection between two batches (the
+    /// pool is fair), so a steady stream of deliveries cannot starve them.
     async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        let _lane = self.lane.lock().await;
-        self.begin_immediate().await
+        let turn =
+            tokio::time::timeout(WRITER_ACQUIRE_TIMEOUT, self.lane.turn.clone().lock_owned())
+                .await
+                .map_err(|_| {
+                    StoreError::Backend(format!(
+                        "no turn at the SQLite writer within {WRITER_ACQUIRE_TIMEOUT:?}"
+                    ))
+                })?;
+        let tx = self.begin_immediate().await?;
+        // Given up when the transaction ends and its connection is back in the pool.
+        *self.lane.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(turn);
+        Ok(tx)
     }
 
     /// `BEGIN IMMEDIATE` on the writer connection, in the pool's order.
@@ -977,11 +1014,10 @@ mod tests {
             .fetch_all(&store.reader)
             .await
             .unwrap();
-        // The first job had queued for the connection already; the second waited in the lane,
-        // so the batch went before it (in arrival order it would have gone last).
+        // The jobs waited in the lane, so the batch went first (in arrival order, last).
         assert_eq!(
             order,
-            [b"job1".to_vec(), b"ingest".to_vec(), b"job2".to_vec()]
+            [b"ingest".to_vec(), b"job1".to_vec(), b"job2".to_vec()]
         );
     }
 }

@@ -78,6 +78,9 @@ const DELIVERY_CHUNK_BYTES: usize = 64 * 1024 * 1024;
 const EVENT_CHUNK_ROWS: usize = 500;
 /// How long a connection waits for another process's write lock before failing.
 const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+/// How often a job waiting for its turn at the writer checks for a turn left behind.
+const STALE_TURN_CHECK: StdDuration = StdDuration::from_secs(1);
+
 /// How long a write waits for the single writer connection.
 const WRITER_ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(120);
 /// Connections in the reader pool.
@@ -120,6 +123,31 @@ struct Lane {
 }
 
 impl Lane {
+    /// Waits for the turn. A turn left behind by a connection that came back without the
+    /// hook (its return task was cancelled with its runtime) is noticed by the connection
+    /// being idle while a turn is held, and given up.
+    async fn take_turn(
+        &self,
+        writer: &SqlitePool,
+    ) -> StoreResult<tokio::sync::OwnedMutexGuard<()>> {
+        let deadline = tokio::time::Instant::now() + WRITER_ACQUIRE_TIMEOUT;
+        loop {
+            let wait = (tokio::time::Instant::now() + STALE_TURN_CHECK).min(deadline);
+            if let Ok(turn) = tokio::time::timeout_at(wait, self.turn.clone().lock_owned()).await {
+                return Ok(turn);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(StoreError::Backend(format!(
+                    "no turn at the SQLite writer within {WRITER_ACQUIRE_TIMEOUT:?}"
+                )));
+            }
+            if writer.num_idle() > 0 {
+                let stale = self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
+                drop(stale);
+            }
+        }
+    }
+
     /// The writer pool's options with the hook that ends a turn when the connection is back.
     fn on(&self, options: SqlitePoolOptions) -> SqlitePoolOptions {
         let held = self.held.clone();
@@ -254,14 +282,7 @@ impl SqliteStore {
     /// holding the connection, and the jobs still get the connection between two batches (the
     /// pool is fair), so a steady stream of deliveries cannot starve them.
     async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        let turn =
-            tokio::time::timeout(WRITER_ACQUIRE_TIMEOUT, self.lane.turn.clone().lock_owned())
-                .await
-                .map_err(|_| {
-                    StoreError::Backend(format!(
-                        "no turn at the SQLite writer within {WRITER_ACQUIRE_TIMEOUT:?}"
-                    ))
-                })?;
+        let turn = self.lane.take_turn(&self.writer).await?;
         let tx = self.begin_immediate().await?;
         // Given up when the transaction ends and its connection is back in the pool.
         *self.lane.held.lock().unwrap_or_else(|e| e.into_inner()) = Some(turn);
@@ -985,6 +1006,30 @@ mod tests {
         .await
         .unwrap();
         tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_turn_left_behind_is_given_up() {
+        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        // The migrations' connection goes back to the pool in a task of its own; let it.
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+        assert_eq!(store.writer.num_idle(), 1);
+        // As if a job's connection had come back without the hook: a turn held, the
+        // connection idle.
+        let turn = store.lane.turn.clone().lock_owned().await;
+        *store.lane.held.lock().unwrap() = Some(turn);
+        let started = std::time::Instant::now();
+        job_writes(store.clone(), "after").await;
+        let waited = started.elapsed();
+        assert!(
+            waited >= STALE_TURN_CHECK && waited < STALE_TURN_CHECK * 3,
+            "{waited:?}"
+        );
+        // The hook gave the new turn up: the next write does not wait.
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+        let started = std::time::Instant::now();
+        job_writes(store.clone(), "next").await;
+        assert!(started.elapsed() < STALE_TURN_CHECK);
     }
 
     #[tokio::test]

@@ -518,24 +518,22 @@ pub async fn run_media(
             Ok(rows) if rows.is_empty() => settings.poll,
             Ok(rows) => {
                 failures = 0;
-                // Each account's numbers (they hold the access tokens), read once per batch.
-                let mut numbers: HashMap<AccountId, Vec<WaNumber>> = HashMap::new();
+                // Each account's numbers (they hold the access tokens), read once per batch;
+                // an account whose numbers cannot be read leaves its downloads to their leases.
+                let mut numbers: HashMap<AccountId, Option<Vec<WaNumber>>> = HashMap::new();
                 for row in &rows {
                     if numbers.contains_key(&row.account_id) {
                         continue;
                     }
-                    match store.list_numbers(row.account_id).await {
-                        Ok(list) => {
-                            numbers.insert(row.account_id, list);
-                        }
-                        Err(e) => {
-                            tracing::warn!(account = %row.account_id, error.message = %e, "reading the numbers for media downloads failed; their leases will expire");
-                        }
+                    let list = store.list_numbers(row.account_id).await;
+                    if let Err(e) = &list {
+                        tracing::warn!(account = %row.account_id, error.message = %e, "reading the numbers for media downloads failed; their leases will expire");
                     }
+                    numbers.insert(row.account_id, list.ok());
                 }
                 let (tx, finished) = tokio::sync::mpsc::unbounded_channel();
                 let work = rows.iter().filter_map(|row| {
-                    let numbers = numbers.get(&row.account_id)?;
+                    let numbers = numbers.get(&row.account_id)?.as_deref()?;
                     let tx = tx.clone();
                     let (clock, graph, blobs, settings) =
                         (clock.as_ref(), &graph, blobs.as_ref(), &settings);

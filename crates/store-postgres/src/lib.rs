@@ -11,6 +11,10 @@
 //!   event ids become visible in increasing order: a reader paging with
 //!   [`store::Store::list_events`]`(after)` never skips an event committed late with a
 //!   smaller id.
+//! - **Tickets** of one account are written under the account row: `FOR NO KEY UPDATE` for a
+//!   whole-account transaction (the REST API, the jobs), `FOR SHARE` plus an advisory lock per
+//!   customer key for the tickets job's lanes ([`store::Store::ticket_lanes`]), which thereby
+//!   apply batches of different customers at once and one customer's one at a time.
 //! - **Bootstrap** runs under a transaction-scoped advisory lock (exactly one process creates
 //!   the first account); **connecting a number** locks the account row, so the per-account
 //!   limit holds under races, and the unique index settles races on `phone_number_id`.
@@ -72,6 +76,12 @@ const DELIVERY_CHUNK_BYTES: usize = 64 * 1024 * 1024;
 const EVENT_CHUNK_ROWS: usize = 500;
 /// Connections in the pool.
 const MAX_CONNECTIONS: u32 = 10;
+
+/// Ticket batches of one account the tickets job applies at once ([`Store::ticket_lanes`]).
+/// Measured on two cores (`wa-loadgen processing --lanes N`, docs/benchmarks.md): 1 → 2 → 4
+/// lanes took the tickets job from 2,000 to 2,500–2,900 to 3,100–3,800 events/s, 8 fell back
+/// to 3,000 (batches of a 200-event pass get too small). Four of the pool's ten connections.
+const TICKET_LANES: usize = 4;
 /// How long a call waits for a free connection.
 const ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(60);
 
@@ -216,6 +226,35 @@ impl PostgresStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_err)?;
+        if locked.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        Ok(tx)
+    }
+
+    /// A transaction for some customers' tickets of an account: it shares the account row
+    /// (`FOR SHARE`, so it waits for and holds off [`Self::begin_ticket_tx`]), then takes a
+    /// transaction-scoped advisory lock per customer key, in the keys' hash order (two such
+    /// transactions sharing keys queue instead of deadlocking), in one statement. The row first:
+    /// a transaction holding a key never waits for the row behind a whole-account one.
+    async fn begin_customer_tx(
+        &self,
+        account: AccountId,
+        customers: &[String],
+    ) -> StoreResult<Transaction<'static, Postgres>> {
+        let mut tx = self.begin().await?;
+        let locked = sqlx::query(
+            "WITH a AS MATERIALIZED (SELECT id FROM accounts WHERE id = $1 FOR SHARE) \
+             SELECT a.id, (SELECT count(pg_advisory_xact_lock(s.k)) FROM \
+               (SELECT DISTINCT hashtextextended(current_schema() || '/' || a.id || '/' || c, 0) AS k \
+                FROM unnest($2::text[]) c ORDER BY k) s) AS keys \
+             FROM a",
+        )
+        .bind(account.0)
+        .bind(customers)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
         if locked.is_none() {
             return Err(StoreError::NotFound);
         }
@@ -465,6 +504,10 @@ fn count(row: &PgRow, name: &str) -> StoreResult<u64> {
 
 #[async_trait]
 impl Store for PostgresStore {
+    fn ticket_lanes(&self) -> usize {
+        TICKET_LANES
+    }
+
     async fn insert_deliveries(&self, batch: &[NewDelivery]) -> StoreResult<Vec<DeliveryId>> {
         let chunks = delivery_chunks(batch);
         match chunks.as_slice() {

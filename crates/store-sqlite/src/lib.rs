@@ -261,6 +261,15 @@ impl SqliteStore {
         self.write().await
     }
 
+    /// A write transaction for some customers' tickets: the same one writer.
+    async fn begin_customer_tx(
+        &self,
+        account: AccountId,
+        _customers: &[String],
+    ) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.begin_ticket_tx(account).await
+    }
+
     /// The pool for reads.
     fn read_pool(&self) -> &SqlitePool {
         &self.reader

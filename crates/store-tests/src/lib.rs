@@ -137,6 +137,7 @@ macro_rules! conformance_tests {
             link_send_is_idempotent,
             claim_sends_keeps_rate_limits,
             templates_replace_and_cursors,
+            customer_transactions_exclude_what_they_share,
         );
         $crate::conformance_tests!(@automation $harness;
             job_slots_run_once_and_hand_over,

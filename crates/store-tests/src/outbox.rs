@@ -880,3 +880,95 @@ pub async fn templates_replace_and_cursors(store: SharedStore) {
     store.advance_job_cursor("x", 9).await.expect("c");
     assert_eq!(store.job_cursor("x").await.expect("c"), 9);
 }
+
+/// Whether `fut` is still waiting after a short while (a lock holds it).
+async fn still_waiting<T>(fut: &mut tokio::task::JoinHandle<T>) -> bool {
+    tokio::time::timeout(std::time::Duration::from_millis(300), fut)
+        .await
+        .is_err()
+}
+
+/// [`store::OutboxStore::begin_outbound_for`]: a transaction on some customers excludes the
+/// whole account's transactions and those on the same customers; on a store with more than
+/// one ticket lane, it lets one on other customers run beside it.
+pub async fn customer_transactions_exclude_what_they_share(store: SharedStore) {
+    let f = fixture(&store, "lanes", "pn-lanes").await;
+    let ana = vec!["+16505551234".to_owned()];
+    let bo = vec!["+16505559876".to_owned(), "bsuid:US.bo".to_owned()];
+
+    // The whole account waits for a customer's transaction.
+    let tx = store
+        .begin_outbound_for(f.account, &ana)
+        .await
+        .expect("begin ana");
+    let s = store.clone();
+    let account = f.account;
+    let mut whole = tokio::spawn(async move {
+        let tx = s.begin_outbound(account).await.expect("begin account");
+        tx.commit().await.expect("commit account");
+    });
+    assert!(
+        still_waiting(&mut whole).await,
+        "the account's transaction did not wait"
+    );
+    tx.commit().await.expect("commit ana");
+    whole.await.expect("account transaction");
+
+    // A second transaction on the same customer waits for the first.
+    let tx = store
+        .begin_outbound_for(f.account, &ana)
+        .await
+        .expect("begin ana");
+    let s = store.clone();
+    let again = ana.clone();
+    let mut same = tokio::spawn(async move {
+        let tx = s
+            .begin_outbound_for(account, &again)
+            .await
+            .expect("begin ana again");
+        tx.commit().await.expect("commit ana again");
+    });
+    assert!(
+        still_waiting(&mut same).await,
+        "a customer's two transactions overlapped"
+    );
+    tx.commit().await.expect("commit ana");
+    same.await.expect("second transaction");
+
+    // Another customer runs beside it where the store has lanes.
+    if store.ticket_lanes() > 1 {
+        let tx = store
+            .begin_outbound_for(f.account, &ana)
+            .await
+            .expect("begin ana");
+        let other = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            store.begin_outbound_for(f.account, &bo),
+        )
+        .await
+        .expect("a transaction on another customer waited")
+        .expect("begin bo");
+        other.commit().await.expect("commit bo");
+        tx.commit().await.expect("commit ana");
+    }
+
+    // Writes made in one are there afterwards, as in the account's transaction.
+    let mut tx = store
+        .begin_outbound_for(f.account, &ana)
+        .await
+        .expect("begin ana");
+    let e = tx
+        .insert_entry(
+            f.ticket,
+            Some(f.number),
+            &entry(true, Some("wamid.LANE"), t0()),
+        )
+        .await
+        .expect("entry");
+    tx.commit().await.expect("commit");
+    let entries = store.entries(f.account, f.ticket).await.expect("entries");
+    assert!(
+        entries.iter().any(|r| r.id == e.id),
+        "the entry was not kept"
+    );
+}

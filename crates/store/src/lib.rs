@@ -65,6 +65,14 @@ pub trait Store:
         false
     }
 
+    /// How many ticket transactions of one account the tickets job may run at once, each on
+    /// its own customers ([`OutboxStore::begin_outbound_for`]). 1 (the default) where writes
+    /// are serialised anyway (SQLite's one writer); PostgreSQL applies four batches at a time,
+    /// so some batches' statements run while the job prepares the others'.
+    fn ticket_lanes(&self) -> usize {
+        1
+    }
+
     // ---------------------------------------------------------------- webhook inbox
 
     /// Stores a batch of raw webhook bodies durably, in one transaction (one commit, one flush),

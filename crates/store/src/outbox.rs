@@ -232,6 +232,22 @@ pub trait OutboxStore: Send + Sync {
     /// other ticket transactions of the account, as [`crate::TicketStore::begin_tickets`]).
     async fn begin_outbound(&self, account: AccountId) -> StoreResult<Box<dyn OutboundTx>>;
 
+    /// As [`OutboxStore::begin_outbound`], for writes to the tickets of the customers named by
+    /// `customers` only (lock keys: their numbers, `+` and digits, with lookup variants, and
+    /// `bsuid:<BSUID>`). It excludes the transactions of [`OutboxStore::begin_outbound`] and
+    /// [`crate::TicketStore::begin_tickets`] on the account, and other such transactions
+    /// sharing a key, but not those on other customers: on PostgreSQL two batches of different
+    /// customers are applied at once. The caller keeps to those customers (it checks that a
+    /// contact it reads carries no other key). By default the account's whole transaction.
+    async fn begin_outbound_for(
+        &self,
+        account: AccountId,
+        customers: &[String],
+    ) -> StoreResult<Box<dyn OutboundTx>> {
+        let _ = customers;
+        self.begin_outbound(account).await
+    }
+
     /// As [`OutboundTx::last_inbound_at`], outside a transaction.
     async fn last_inbound_at(
         &self,

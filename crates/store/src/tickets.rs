@@ -521,6 +521,15 @@ pub trait TicketStore: Send + Sync {
     /// One contact of the account.
     async fn contact(&self, account: AccountId, id: ContactId) -> StoreResult<ContactRow>;
 
+    /// The account's contacts matching any part of `lookup`, in id order, outside any
+    /// transaction (as [`TicketTx::find_contacts`]; the tickets job reads a pass's contacts
+    /// with it before deciding which events may be applied side by side).
+    async fn contacts_matching(
+        &self,
+        account: AccountId,
+        lookup: &ContactLookup,
+    ) -> StoreResult<Vec<ContactRow>>;
+
     /// Contacts of the account matching every part of the lookup that is set (all contacts
     /// for an empty lookup), in id order. `phones` matches phone or mobile; `wa_ids` the
     /// WhatsApp id.

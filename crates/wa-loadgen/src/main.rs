@@ -149,6 +149,10 @@ struct ProcessingArgs {
     /// the database writer on the last allowed CPU), `off`, or a CPU number.
     #[arg(long, default_value = "auto")]
     jobs_cpu: String,
+    /// Batches of one account the tickets job applies at once (different customers'); by
+    /// default the store's (`Store::ticket_lanes`: 2 on PostgreSQL, 1 on SQLite).
+    #[arg(long)]
+    lanes: Option<usize>,
 }
 
 fn run_tag() -> String {
@@ -464,6 +468,7 @@ async fn raw(args: RawArgs) -> anyhow::Result<()> {
 async fn processing(args: ProcessingArgs) -> anyhow::Result<()> {
     let jobs_cpu = wadesk_app::affinity::JobsCpu::parse(&args.jobs_cpu)
         .ok_or_else(|| anyhow::anyhow!("--jobs-cpu: expected auto, off or a CPU number"))?;
+    let lanes = args.lanes;
     let args = args.raw;
     let tag = run_tag();
     let count = args.w.count.unwrap_or(100_000);
@@ -511,13 +516,13 @@ async fn processing(args: ProcessingArgs) -> anyhow::Result<()> {
             let writers = wadesk_app::affinity::pin_sqlite_writer(cpu);
             eprintln!("jobs on CPU {cpu} (SQLite writer threads bound there: {writers})");
             wadesk_app::affinity::spawn_on_cpu(cpu, async move {
-                wa_loadgen::processing::run(store, &workload).await
+                wa_loadgen::processing::run(store, &workload, lanes).await
             })
             .await??
         }
         None => {
             eprintln!("jobs on the main runtime (no CPU binding)");
-            wa_loadgen::processing::run(store, &workload).await?
+            wa_loadgen::processing::run(store, &workload, lanes).await?
         }
     };
     if let Some(s) = pg_store {

@@ -48,11 +48,15 @@ impl ProcessingOutcome {
 }
 
 /// Stores `workload` as a backlog in `store` (whose numbers are already connected), then drains
-/// it with the inbox job and then with the tickets job.
+/// it with the inbox job and then with the tickets job (`lanes` batches of one account at
+/// once; `None`: the store's [`Store::ticket_lanes`]).
 pub async fn run(
     store: Arc<dyn Store>,
     workload: &Workload,
+    lanes: Option<usize>,
 ) -> Result<ProcessingOutcome, LoadgenError> {
+    let lanes = lanes.unwrap_or_else(|| store.ticket_lanes());
+    eprintln!("tickets job: {lanes} lane(s)");
     let clock = SystemClock;
     let start = Instant::now();
     for chunk in workload.deliveries.chunks(1_000) {
@@ -101,7 +105,7 @@ pub async fn run(
     let start = Instant::now();
     let (mut applied, mut failed, mut passes) = (0, 0, 0);
     loop {
-        let r = wadesk_app::tickets::process_pending(store.as_ref(), &clock, 200).await?;
+        let r = wadesk_app::tickets::process_pending_in(store.as_ref(), &clock, 200, lanes).await?;
         passes += 1;
         applied += r.applied;
         failed += r.failed;

@@ -202,6 +202,13 @@ pub struct AccountRules {
 }
 
 impl AccountRules {
+    /// Whether a rule assigns round-robin or to the least loaded agent: it reads and writes
+    /// account-wide state (the rosters' cursors, open-ticket counts), so the account's events
+    /// are applied one batch at a time.
+    pub fn reads_rosters(&self) -> bool {
+        self.rosters.is_some()
+    }
+
     /// The account's rules, or `None` when it has no active rule of any type (then nothing else
     /// is read: three queries per message).
     pub async fn load(

@@ -5,9 +5,9 @@
 //! the ticket's thread and SLA state; a status reads the entry it is about. One at a time these
 //! are up to five statements per message. [`BatchReads::load`] makes them for every event of
 //! the batch in one statement each (the threads and SLA states of the tickets the forecast says
-//! the messages join), inside the batch's transaction (which holds
-//! the account's ticket lock), and the batch then keeps the answers up to date with what it
-//! writes itself. A read the answers do not cover (a sender identified by a second BSUID, a
+//! the messages join), inside the batch's transaction (which holds the account's ticket lock,
+//! or on PostgreSQL its customers' locks: [`crate::lanes`]), and the batch then keeps the
+//! answers up to date with what it writes itself. A read the answers do not cover (a sender identified by a second BSUID, a
 //! ticket a rule changed) goes to the database as before, so the cache only ever saves
 //! statements and never answers differently.
 //!
@@ -54,6 +54,9 @@ pub(crate) struct BatchReads {
     slas: HashMap<TicketId, Option<TicketSla>>,
     /// Messages as `load` parsed them, for applying without parsing again.
     parsed: HashMap<EventId, InboundEvent>,
+    /// The customer keys the batch's transaction holds, when it holds only those
+    /// ([`crate::lanes`]): a contact with another key sends the batch to the careful path.
+    within: Option<HashSet<String>>,
 }
 
 /// A message the batch will add to a ticket, as [`BatchReads::load`] read it.
@@ -269,6 +272,26 @@ impl BatchReads {
             }
         }
         (plan, joins)
+    }
+
+    /// The batch's transaction holds these customer keys only ([`crate::lanes`]).
+    pub(crate) fn keep_to(&mut self, keys: &[String]) {
+        self.within = Some(keys.iter().cloned().collect());
+    }
+
+    /// `Later` when one of `contacts` carries a key the batch's transaction does not hold:
+    /// a customer of another lane could match it at the same time, so the batch is applied
+    /// on the whole account instead.
+    pub(crate) fn check_within(
+        &self,
+        contacts: &[ContactRow],
+    ) -> Result<(), crate::tickets::ApplyError> {
+        match &self.within {
+            Some(keys) if !contacts.iter().all(|c| crate::lanes::within(c, keys)) => Err(
+                crate::tickets::ApplyError::Later("a contact shared with another lane".into()),
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// As [`TicketTx::find_contacts`].

@@ -18,6 +18,7 @@ pub mod http;
 pub mod inbox;
 pub mod ingest;
 pub mod jobs;
+mod lanes;
 pub mod media;
 pub mod metrics;
 pub mod outbound;

@@ -318,6 +318,15 @@ impl OutboxStore for AdapterStore {
         Ok(Box::new(Tx::new(tx, account)))
     }
 
+    async fn begin_outbound_for(
+        &self,
+        account: AccountId,
+        customers: &[String],
+    ) -> StoreResult<Box<dyn OutboundTx>> {
+        let tx = self.begin_customer_tx(account, customers).await?;
+        Ok(Box::new(Tx::new(tx, account)))
+    }
+
     async fn last_inbound_at(
         &self,
         account: AccountId,

@@ -850,3 +850,70 @@ async fn one_batch_sees_its_own_writes(backend: Backend) {
     app.stop().await;
 }
 on_both!(one_batch_sees_its_own_writes);
+
+/// Many customers in one delivery: on PostgreSQL their events are applied in two lanes at once
+/// (`Store::ticket_lanes`), and the result is the one-at-a-time result: a ticket per customer
+/// with its messages in order, and, for a contact that two customers' numbers both match (a
+/// phone and a mobile), the first to write wins it, as one at a time: Ana, who wrote first,
+/// becomes that contact's WhatsApp identity, and Bo, ten seconds later, a contact of his own.
+async fn customers_applied_side_by_side(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.connect_number(PNID).await;
+    let t = t0();
+    let bo = "16505559876";
+    let created = app
+        .api(Method::POST, "/contacts")
+        .json(&json!({"name": "Ana and Bo", "phone": "+16505551234", "mobile": "+16505559876"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let shared: Value = created.json().await.unwrap();
+    let others: Vec<String> = (0..12).map(|i| format!("4477009{i:05}")).collect();
+    let mut messages = Vec::new();
+    for round in 0..3i64 {
+        for (i, o) in others.iter().enumerate() {
+            let at = t + round * 60 + i as i64;
+            messages.push(text(
+                o,
+                &format!("wamid.O{i}.{round}"),
+                at,
+                &format!("{o} #{round}"),
+            ));
+        }
+    }
+    messages.push(text(bo, "wamid.BO", t + 30, "From Bo's phone"));
+    messages.push(text(ANA, "wamid.ANA", t + 20, "From Ana's phone"));
+    app.send(messages).await;
+
+    let tickets = app.tickets().await;
+    assert_eq!(tickets.len(), 14, "{tickets:?}");
+    for o in &others {
+        let mine: Vec<&Value> = tickets
+            .iter()
+            .filter(|t| t["subject"].as_str() == Some(&format!("{o} #0")))
+            .collect();
+        assert_eq!(mine.len(), 1, "{o}: {tickets:?}");
+        let id = mine[0]["id"].as_i64().unwrap();
+        assert_eq!(
+            texts(&app.conversations(id).await),
+            [format!("{o} #1"), format!("{o} #2")]
+        );
+    }
+    let theirs: Vec<&Value> = tickets
+        .iter()
+        .filter(|t| t["requester_id"] == shared["id"])
+        .collect();
+    assert_eq!(theirs.len(), 1, "{tickets:?}");
+    assert_eq!(theirs[0]["subject"], "From Ana's phone");
+    let bos = tickets
+        .iter()
+        .find(|t| t["subject"] == "From Bo's phone")
+        .expect("Bo's ticket");
+    assert_ne!(bos["requester_id"], shared["id"]);
+    let contact = app.get(&format!("/contacts/{}", shared["id"])).await;
+    assert_eq!(contact["whatsapp"]["wa_id"], ANA);
+    assert_eq!(app.get("/contacts").await.as_array().unwrap().len(), 14);
+    app.stop().await;
+}
+on_both!(customers_applied_side_by_side);

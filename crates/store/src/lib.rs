@@ -73,6 +73,13 @@ pub trait Store:
         1
     }
 
+    /// How many inbox loops a process runs ([`Store::claim_deliveries`] leases are exclusive,
+    /// so loops never share a delivery). 1 by default; PostgreSQL runs two, so one loop claims
+    /// and parses while the other's events are recorded.
+    fn inbox_loops(&self) -> usize {
+        1
+    }
+
     // ---------------------------------------------------------------- webhook inbox
 
     /// Stores a batch of raw webhook bodies durably, in one transaction (one commit, one flush),

@@ -153,6 +153,10 @@ struct ProcessingArgs {
     /// default the store's (`Store::ticket_lanes`: 2 on PostgreSQL, 1 on SQLite).
     #[arg(long)]
     lanes: Option<usize>,
+    /// Inbox loops at once; by default the store's (`Store::inbox_loops`: 2 on PostgreSQL,
+    /// 1 on SQLite).
+    #[arg(long)]
+    inbox_loops: Option<usize>,
 }
 
 fn run_tag() -> String {
@@ -468,7 +472,10 @@ async fn raw(args: RawArgs) -> anyhow::Result<()> {
 async fn processing(args: ProcessingArgs) -> anyhow::Result<()> {
     let jobs_cpu = wadesk_app::affinity::JobsCpu::parse(&args.jobs_cpu)
         .ok_or_else(|| anyhow::anyhow!("--jobs-cpu: expected auto, off or a CPU number"))?;
-    let lanes = args.lanes;
+    let concurrency = wa_loadgen::processing::Concurrency {
+        inbox_loops: args.inbox_loops,
+        lanes: args.lanes,
+    };
     let args = args.raw;
     let tag = run_tag();
     let count = args.w.count.unwrap_or(100_000);
@@ -516,13 +523,13 @@ async fn processing(args: ProcessingArgs) -> anyhow::Result<()> {
             let writers = wadesk_app::affinity::pin_sqlite_writer(cpu);
             eprintln!("jobs on CPU {cpu} (SQLite writer threads bound there: {writers})");
             wadesk_app::affinity::spawn_on_cpu(cpu, async move {
-                wa_loadgen::processing::run(store, &workload, lanes).await
+                wa_loadgen::processing::run(store, &workload, concurrency).await
             })
             .await??
         }
         None => {
             eprintln!("jobs on the main runtime (no CPU binding)");
-            wa_loadgen::processing::run(store, &workload, lanes).await?
+            wa_loadgen::processing::run(store, &workload, concurrency).await?
         }
     };
     if let Some(s) = pg_store {

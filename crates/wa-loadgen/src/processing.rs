@@ -47,16 +47,28 @@ impl ProcessingOutcome {
     }
 }
 
+/// How many of each job run at once; `None`: as the server would run them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Concurrency {
+    /// Inbox loops ([`Store::inbox_loops`]).
+    pub inbox_loops: Option<usize>,
+    /// Batches of one account the tickets job applies at once ([`Store::ticket_lanes`]).
+    pub lanes: Option<usize>,
+}
+
 /// Stores `workload` as a backlog in `store` (whose numbers are already connected), then drains
-/// it with the inbox job and then with the tickets job (`lanes` batches of one account at
-/// once; `None`: the store's [`Store::ticket_lanes`]).
+/// it with the inbox job and then with the tickets job, as concurrent as `concurrency` says.
 pub async fn run(
     store: Arc<dyn Store>,
     workload: &Workload,
-    lanes: Option<usize>,
+    concurrency: Concurrency,
 ) -> Result<ProcessingOutcome, LoadgenError> {
-    let lanes = lanes.unwrap_or_else(|| store.ticket_lanes());
-    eprintln!("tickets job: {lanes} lane(s)");
+    let lanes = concurrency.lanes.unwrap_or_else(|| store.ticket_lanes());
+    let inbox_loops = concurrency
+        .inbox_loops
+        .unwrap_or_else(|| store.inbox_loops())
+        .max(1);
+    eprintln!("inbox job: {inbox_loops} loop(s); tickets job: {lanes} lane(s)");
     let clock = SystemClock;
     let start = Instant::now();
     for chunk in workload.deliveries.chunks(1_000) {
@@ -77,13 +89,17 @@ pub async fn run(
 
     // Phase 1: the inbox job, alone.
     let shutdown = CancellationToken::new();
-    let inbox = tokio::spawn(wadesk_app::jobs::run_inbox(
-        store.clone(),
-        Arc::new(SystemClock),
-        wadesk_app::jobs::InboxSettings::new("bench"),
-        Arc::new(Notify::new()),
-        shutdown.clone(),
-    ));
+    let inbox: Vec<_> = (0..inbox_loops)
+        .map(|_| {
+            tokio::spawn(wadesk_app::jobs::run_inbox(
+                store.clone(),
+                Arc::new(SystemClock),
+                wadesk_app::jobs::InboxSettings::new("bench"),
+                Arc::new(Notify::new()),
+                shutdown.clone(),
+            ))
+        })
+        .collect();
     let start = Instant::now();
     loop {
         let stats = store.inbox_stats().await?;
@@ -97,7 +113,9 @@ pub async fn run(
     }
     let inbox_s = start.elapsed().as_secs_f64();
     shutdown.cancel();
-    let _ = inbox.await;
+    for i in inbox {
+        let _ = i.await;
+    }
     let events = store.inbox_stats().await?.events;
     eprintln!("inbox: {events} events in {inbox_s:.1} s");
 

@@ -277,7 +277,23 @@ impl Wadesk {
             ..jobs::InboxSettings::new(role)
         };
         type Job = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
-        let jobs: Vec<Job> = vec![
+        // More than one inbox loop where the store lets them overlap (PostgreSQL); each has a
+        // worker id of its own, for its leases.
+        let extra_inboxes: Vec<Job> = (1..self.store.inbox_loops())
+            .map(|_| -> Job {
+                Box::pin(jobs::run_inbox(
+                    self.store.clone(),
+                    self.clock.clone(),
+                    jobs::InboxSettings {
+                        recorded: inbox.recorded.clone(),
+                        ..jobs::InboxSettings::new(role)
+                    },
+                    stored.clone(),
+                    shutdown.clone(),
+                ))
+            })
+            .collect();
+        let mut jobs: Vec<Job> = vec![
             Box::pin(jobs::run_inbox(
                 self.store.clone(),
                 self.clock.clone(),
@@ -341,6 +357,7 @@ impl Wadesk {
                 shutdown.clone(),
             )),
         ];
+        jobs.extend(extra_inboxes);
         let independent = self.store.runtime_independent();
         if let affinity::JobsCpu::Cpu(cpu) = self.config.jobs_cpu
             && !independent

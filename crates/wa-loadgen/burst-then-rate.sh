@@ -7,7 +7,8 @@
 # their messages join the tickets the burst opened, the path a busy helpdesk mostly takes.
 #
 # Usage: crates/wa-loadgen/burst-then-rate.sh sqlite|postgres
-# Environment: RATE (default 1000), DURATION (default 10), PG_URL (default
+# Environment: RATE (default 1000), DURATION (default 10), BURST (0: the steady rate alone, on
+# a fresh database), PG_URL (default
 # postgres://postgres@127.0.0.1:5432/test), BIN (binaries, default target/release, built if so).
 # Not part of `cargo test`. Everything listens on 127.0.0.1 only.
 set -euo pipefail
@@ -55,8 +56,11 @@ run() { # extra arguments of `wa-loadgen run`
     --secret loadgen-app-secret -c 64 -d "$DURATION" --server-pid "$SP" --verify-db "$URL" \
     --json-out "$OUT" "$@"
 }
-echo "== $DB: burst, as fast as answered" >&2
-run --name "$DB-burst" | tee "$WORK/burst.txt" | grep -E "acked of|verify|tickets:" >&2
+touch "$WORK/burst.txt"
+if [ "${BURST:-1}" != 0 ]; then
+  echo "== $DB: burst, as fast as answered" >&2
+  run --name "$DB-burst" | tee "$WORK/burst.txt" | grep -E "acked of|verify|tickets:" >&2
+fi
 echo "== $DB: $RATE/s on the same server" >&2
 run --name "$DB-after-burst" --rate "$RATE" | tee "$WORK/rate.txt" | grep -E "acked of|verify|tickets:" >&2
 "$LG" table "$OUT"

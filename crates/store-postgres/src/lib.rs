@@ -74,8 +74,14 @@ const DELIVERY_CHUNK_ROWS: usize = 1_000;
 const DELIVERY_CHUNK_BYTES: usize = 64 * 1024 * 1024;
 /// Rows per multi-row `INSERT` of events (14 bound values each).
 const EVENT_CHUNK_ROWS: usize = 500;
-/// Connections in the pool.
-const MAX_CONNECTIONS: u32 = 10;
+/// Connections in the pool shared by the jobs and the API (four of them the tickets job's lanes,
+/// two the inbox loops).
+const MAX_CONNECTIONS: u32 = 16;
+/// Connections kept for [`Store::insert_deliveries`] alone, so an acknowledgement never waits
+/// for a connection the jobs' lanes and loops hold. The group-commit writer sends one batch at
+/// a time; the second is for a caller of its own. (It did not move the ack p99 under a
+/// backlog, which is CPU shared with the jobs: docs/benchmarks.md, session 9.)
+const INGEST_CONNECTIONS: u32 = 2;
 
 /// Ticket batches of one account the tickets job applies at once ([`Store::ticket_lanes`]).
 /// Measured on two cores (`wa-loadgen processing --lanes N`, docs/benchmarks.md): 1 → 2 → 4
@@ -114,6 +120,8 @@ pub(crate) const AGENT_COLUMNS: &str = "id, account_id, name, email, role, creat
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Webhook deliveries' inserts only ([`INGEST_CONNECTIONS`]).
+    ingest: PgPool,
     /// The schema this store is confined to, when it was opened in one.
     schema: Option<String>,
     /// Seals numbers' secrets at rest, when a key is configured.
@@ -124,8 +132,10 @@ impl PostgresStore {
     /// Connects to `url` (`postgres://user@host:port/db`) and brings the schema up to date.
     /// Tables live in the connection's default schema (normally `public`).
     pub async fn connect(url: &str) -> StoreResult<PostgresStore> {
+        let options = options(url)?;
         let store = PostgresStore {
-            pool: pool(options(url)?).await?,
+            pool: pool(options.clone(), MAX_CONNECTIONS).await?,
+            ingest: pool(options, INGEST_CONNECTIONS).await?,
             schema: None,
             cipher: None,
         };
@@ -163,8 +173,10 @@ impl PostgresStore {
                 .map_err(db_err)?;
             sqlx::Connection::close(conn).await.map_err(db_err)?;
         }
+        let options = base.options([("search_path", schema)]);
         let store = PostgresStore {
-            pool: pool(base.options([("search_path", schema)])).await?,
+            pool: pool(options.clone(), MAX_CONNECTIONS).await?,
+            ingest: pool(options, INGEST_CONNECTIONS).await?,
             schema: Some(schema.to_owned()),
             cipher: None,
         };
@@ -182,6 +194,7 @@ impl PostgresStore {
                 .await
                 .map_err(db_err)?;
         }
+        self.ingest.close().await;
         self.pool.close().await;
         Ok(())
     }
@@ -208,8 +221,9 @@ impl PostgresStore {
         self.begin().await
     }
 
-    /// Closes the pool, waiting for connections in use to be returned.
+    /// Closes the pools, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        self.ingest.close().await;
         self.pool.close().await;
     }
 
@@ -289,9 +303,9 @@ fn options(url: &str) -> StoreResult<PgConnectOptions> {
     Ok(options.options([("synchronous_commit", "on")]))
 }
 
-async fn pool(options: PgConnectOptions) -> StoreResult<PgPool> {
+async fn pool(options: PgConnectOptions, max_connections: u32) -> StoreResult<PgPool> {
     PgPoolOptions::new()
-        .max_connections(MAX_CONNECTIONS)
+        .max_connections(max_connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await
@@ -523,9 +537,9 @@ impl Store for PostgresStore {
         match chunks.as_slice() {
             [] => Ok(Vec::new()),
             // One statement is its own transaction: no BEGIN/COMMIT round trips.
-            [only] => insert_chunk(&self.pool, only).await,
+            [only] => insert_chunk(&self.ingest, only).await,
             _ => {
-                let mut tx = self.begin().await?;
+                let mut tx = self.ingest.begin().await.map_err(db_err)?;
                 let mut ids = Vec::with_capacity(batch.len());
                 for chunk in chunks {
                     ids.extend(insert_chunk(&mut *tx, chunk).await?);

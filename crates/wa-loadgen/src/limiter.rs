@@ -168,6 +168,7 @@ pub(crate) async fn run_once(
             wadesk.store.clone(),
             wadesk.clock.clone(),
             Duration::from_millis(50),
+            None,
             Arc::new(Notify::new()),
             shutdown.clone(),
         )),

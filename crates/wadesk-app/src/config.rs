@@ -46,6 +46,13 @@ pub struct Config {
     /// `WADESK_JOBS_CPU`: `auto` (the default: on SQLite, the background jobs and the database
     /// writer share the last CPU the process may use), `off`, or a CPU number.
     pub jobs_cpu: crate::affinity::JobsCpu,
+    /// `WADESK_TICKET_LANES`: batches of one account the tickets job applies at once, each on
+    /// other customers; unset, the store's (`Store::ticket_lanes`: 4 on PostgreSQL, 1 on
+    /// SQLite, where more only queue at the one writer).
+    pub ticket_lanes: Option<usize>,
+    /// `WADESK_INBOX_LOOPS`: inbox loops this process runs; unset, the store's
+    /// (`Store::inbox_loops`: 2 on PostgreSQL, 1 on SQLite).
+    pub inbox_loops: Option<usize>,
 }
 
 impl std::fmt::Debug for Config {
@@ -72,6 +79,8 @@ impl std::fmt::Debug for Config {
             .field("template_sync_interval", &self.template_sync_interval)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("jobs_cpu", &self.jobs_cpu)
+            .field("ticket_lanes", &self.ticket_lanes)
+            .field("inbox_loops", &self.inbox_loops)
             .finish()
     }
 }
@@ -197,6 +206,23 @@ impl Config {
         let send_reconcile = number("WADESK_SEND_RECONCILE_SECS", 600.0, 1.0, 7.0 * 86_400.0)?;
         let send_max_attempts = number("WADESK_SEND_MAX_ATTEMPTS", 12.0, 1.0, 1000.0)?;
         let template_sync = number("WADESK_TEMPLATE_SYNC_SECS", 3600.0, 0.0, 30.0 * 86_400.0)?;
+        let count = |name: &'static str| -> Result<Option<usize>, ConfigError> {
+            match get(name) {
+                None => Ok(None),
+                Some(v) => v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=16).contains(n))
+                    .map(Some)
+                    .ok_or_else(|| ConfigError {
+                        variable: name,
+                        value: v.clone(),
+                        reason: "expected a whole number from 1 to 16".into(),
+                    }),
+            }
+        };
+        let ticket_lanes = count("WADESK_TICKET_LANES")?;
+        let inbox_loops = count("WADESK_INBOX_LOOPS")?;
         let secret_key = match get("WADESK_SECRET_KEY") {
             None => None,
             Some(v) => Some(store::SecretKey::parse(&v).map_err(|reason| ConfigError {
@@ -217,6 +243,8 @@ impl Config {
 
         Ok(Config {
             jobs_cpu,
+            ticket_lanes,
+            inbox_loops,
             send_rate_per_number,
             graph_timeout: std::time::Duration::from_secs_f64(graph_timeout),
             send_reconcile_timeout: std::time::Duration::from_secs_f64(send_reconcile),
@@ -350,6 +378,19 @@ mod tests {
                 .secret_key
                 .is_some()
         );
+    }
+
+    #[test]
+    fn lanes_and_loops_are_the_stores_unless_set() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!((c.ticket_lanes, c.inbox_loops), (None, None));
+        let c = cfg(&[("WADESK_TICKET_LANES", "2"), ("WADESK_INBOX_LOOPS", "1")]).unwrap();
+        assert_eq!((c.ticket_lanes, c.inbox_loops), (Some(2), Some(1)));
+        for bad in ["0", "17", "two", "-1", "1.5"] {
+            let e = cfg(&[("WADESK_TICKET_LANES", bad)]).unwrap_err();
+            assert_eq!(e.variable, "WADESK_TICKET_LANES", "{bad}");
+        }
+        assert!(cfg(&[("WADESK_INBOX_LOOPS", "0")]).is_err());
     }
 
     #[test]

@@ -279,7 +279,11 @@ impl Wadesk {
         type Job = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
         // More than one inbox loop where the store lets them overlap (PostgreSQL); each has a
         // worker id of its own, for its leases.
-        let extra_inboxes: Vec<Job> = (1..self.store.inbox_loops())
+        let loops = self
+            .config
+            .inbox_loops
+            .unwrap_or_else(|| self.store.inbox_loops());
+        let extra_inboxes: Vec<Job> = (1..loops)
             .map(|_| -> Job {
                 Box::pin(jobs::run_inbox(
                     self.store.clone(),
@@ -305,6 +309,7 @@ impl Wadesk {
                 self.store.clone(),
                 self.clock.clone(),
                 TICKETS_POLL,
+                self.config.ticket_lanes,
                 recorded,
                 shutdown.clone(),
             )),

@@ -357,17 +357,21 @@ async fn fail(
 }
 
 /// Runs the tickets job until `shutdown` is cancelled.
+/// `lanes`: batches of one account applied at once ([`process_pending_in`]); `None`, the
+/// store's ([`store::Store::ticket_lanes`]).
 pub async fn run_tickets(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     poll: StdDuration,
+    lanes: Option<usize>,
     wake: Arc<Notify>,
     shutdown: CancellationToken,
 ) {
+    let lanes = lanes.unwrap_or_else(|| store.ticket_lanes()).max(1);
     tracing::info!("tickets loop started");
     let mut failures = 0u32;
     while !shutdown.is_cancelled() {
-        let wait = match process_pending(store.as_ref(), clock.as_ref(), 200).await {
+        let wait = match process_pending_in(store.as_ref(), clock.as_ref(), 200, lanes).await {
             Ok(r) if r.applied + r.failed > 0 => {
                 failures = 0;
                 continue;

@@ -104,41 +104,53 @@ fn event_keys(event: &Event) -> Result<Vec<String>, ()> {
 pub(crate) struct Lane<'a> {
     /// The events.
     pub events: Vec<&'a Event>,
-    /// Each event's keys, by position in `events`.
-    pub keys: Vec<Vec<String>>,
+    /// Each event's keys, by position in `events`; `None` for the one lane of a pass that was
+    /// not split (its batches take the whole account).
+    keys: Option<Vec<Vec<String>>>,
 }
 
-impl Lane<'_> {
-    /// The keys of `events[range]`, without repeats.
-    pub(crate) fn keys_of(&self, range: std::ops::Range<usize>) -> Vec<String> {
+impl<'a> Lane<'a> {
+    /// All of `events` in one lane, on the whole account.
+    fn whole(events: &[&'a Event]) -> Self {
+        Lane {
+            events: events.to_vec(),
+            keys: None,
+        }
+    }
+
+    /// The keys of `events[range]`, without repeats; `None` for a lane on the whole account.
+    pub(crate) fn keys_of(&self, range: std::ops::Range<usize>) -> Option<Vec<String>> {
+        let keys = self.keys.as_ref()?;
         let mut seen = HashSet::new();
-        self.keys[range]
-            .iter()
-            .flatten()
-            .filter(|k| seen.insert(k.as_str()))
-            .cloned()
-            .collect()
+        Some(
+            keys[range]
+                .iter()
+                .flatten()
+                .filter(|k| seen.insert(k.as_str()))
+                .cloned()
+                .collect(),
+        )
     }
 }
 
 /// Reads what [`split`] needs (the stored contacts the events' senders match, one statement)
-/// and splits `events` into at most `lanes` lanes. `None`: applied as one lane (one lane asked
-/// for, a single customer, or an event the keys cannot name).
+/// and splits `events` into at most `lanes` lanes. One lane on the whole account when they are
+/// not split (one lane asked for, a single customer, or an event the keys cannot name).
 pub(crate) async fn plan<'a>(
     store: &dyn Store,
     account: AccountId,
     events: &[&'a Event],
     lanes: usize,
-) -> Result<Option<Vec<Lane<'a>>>, StoreError> {
+) -> Result<Vec<Lane<'a>>, StoreError> {
     if lanes < 2 || events.len() < 2 {
-        return Ok(None);
+        return Ok(vec![Lane::whole(events)]);
     }
     let Ok(keys) = events
         .iter()
         .map(|e| event_keys(e))
         .collect::<Result<Vec<_>, ()>>()
     else {
-        return Ok(None);
+        return Ok(vec![Lane::whole(events)]);
     };
     let mut lookup = ContactLookup::default();
     let mut seen = HashSet::new();
@@ -151,7 +163,7 @@ pub(crate) async fn plan<'a>(
         }
     }
     let contacts = store.contacts_matching(account, &lookup).await?;
-    Ok(split(events, keys, &contacts, lanes))
+    Ok(split(events, keys, &contacts, lanes).unwrap_or_else(|| vec![Lane::whole(events)]))
 }
 
 /// Deals `events` (one account's, in order; `keys[i]` the keys of `events[i]`) out to at most
@@ -237,10 +249,11 @@ pub(crate) fn split<'a>(
                 idx.sort_unstable();
                 Lane {
                     events: idx.iter().map(|&i| events[i]).collect(),
-                    keys: idx
-                        .iter()
-                        .map(|&i| keys[i].take().unwrap_or_default())
-                        .collect(),
+                    keys: Some(
+                        idx.iter()
+                            .map(|&i| keys[i].take().unwrap_or_default())
+                            .collect(),
+                    ),
                 }
             })
             .collect(),
@@ -339,7 +352,7 @@ mod tests {
         assert!(all.contains(&vec![1, 3, 4]), "{all:?}");
         assert!(all.contains(&vec![2, 5, 6]), "{all:?}");
         let one = lanes.iter().find(|l| ids(l) == [1, 3, 4]).expect("lane");
-        assert_eq!(one.keys_of(0..3), vec!["+15550001".to_owned()]);
+        assert_eq!(one.keys_of(0..3), Some(vec!["+15550001".to_owned()]));
     }
 
     #[test]
@@ -407,7 +420,7 @@ mod tests {
         assert!(joined.contains(&vec![1, 3]), "{joined:?}");
         // The lane holds both numbers, so the contact is within its batch's keys.
         let lane = lanes.iter().find(|l| ids(l) == [1, 3]).expect("lane");
-        let keys: HashSet<String> = lane.keys_of(0..2).into_iter().collect();
+        let keys: HashSet<String> = lane.keys_of(0..2).into_iter().flatten().collect();
         assert!(within(&shared_contact(), &keys), "{keys:?}");
     }
 

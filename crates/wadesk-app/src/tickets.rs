@@ -125,20 +125,10 @@ pub async fn process_pending_in(
         // Rules that assign round-robin or to the least loaded agent read the account's
         // rosters: their batches keep to one lane.
         let lanes = match &setup.rules {
-            Some(rules) if rules.reads_rosters() => None,
-            _ => crate::lanes::plan(store, account, &events, lanes).await?,
+            Some(rules) if rules.reads_rosters() => 1,
+            _ => lanes,
         };
-        let Some(lanes) = lanes else {
-            for batch in events.chunks(BATCH) {
-                let ctx = BatchContext {
-                    numbers: &numbers,
-                    setup: &setup,
-                    now: clock.now(),
-                };
-                apply_batch(store, clock, account, &ctx, batch, None, &mut report).await?;
-            }
-            continue;
-        };
+        let lanes = crate::lanes::plan(store, account, &events, lanes).await?;
         // Each lane's batches in order, the lanes at once; every lane runs to its end (or its
         // first error) before the pass goes on, so no transaction is dropped half way.
         let runs = lanes.iter().map(|lane| {
@@ -154,8 +144,16 @@ pub async fn process_pending_in(
                     };
                     let keys = lane.keys_of(start..end);
                     let batch = &lane.events[start..end];
-                    apply_batch(store, clock, account, &ctx, batch, Some(&keys), &mut report)
-                        .await?;
+                    apply_batch(
+                        store,
+                        clock,
+                        account,
+                        &ctx,
+                        batch,
+                        keys.as_deref(),
+                        &mut report,
+                    )
+                    .await?;
                 }
                 Ok::<_, StoreError>(report)
             }

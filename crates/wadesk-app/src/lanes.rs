@@ -12,11 +12,12 @@
 //! ([`store::OutboxStore::begin_outbound_for`]), so a second process applying the same
 //! customer's events waits for the first.
 //!
-//! What the keys cannot see is caught inside the transaction: a contact found by the sender's
-//! number that carries another number too (say a mobile and a phone, each a WhatsApp account)
-//! could be matched by a customer of another lane. [`within`] checks every contact a keyed
-//! batch reads; one with a key outside the batch's sends the batch to the careful path, which
-//! takes the whole account.
+//! A stored contact may carry two numbers that are both WhatsApp accounts (an agent typed a
+//! phone and a mobile), so two customers could match it from two lanes. [`plan`] first reads
+//! the contacts the pass's senders match and gives each event the keys of the contacts it
+//! names, so such customers share a lane. What changed since that read is caught inside the
+//! transaction: [`within`] checks every contact a keyed batch reads, and one with a key outside
+//! the batch's sends the batch to the careful path, which takes the whole account.
 
 use std::collections::{HashMap, HashSet};
 

@@ -86,7 +86,7 @@ const INGEST_CONNECTIONS: u32 = 2;
 /// Ticket batches of one account the tickets job applies at once ([`Store::ticket_lanes`]).
 /// Measured on two cores (`wa-loadgen processing --lanes N`, docs/benchmarks.md): 1 → 2 → 4
 /// lanes took the tickets job from 2,000 to 2,500–2,900 to 3,100–3,800 events/s, 8 fell back
-/// to 3,000 (batches of a 200-event pass get too small). Four of the pool's ten connections.
+/// to 3,000 (batches of a 200-event pass get too small). Four of the pool's sixteen connections.
 const TICKET_LANES: usize = 4;
 
 /// Inbox loops a process runs ([`Store::inbox_loops`]). Measured (`wa-loadgen processing

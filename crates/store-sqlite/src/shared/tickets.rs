@@ -469,19 +469,8 @@ impl TicketTx for Tx {
     }
 
     async fn find_contacts(&mut self, lookup: &ContactLookup) -> StoreResult<Vec<ContactRow>> {
-        if lookup.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut qb = contacts_matching_query(self.account, lookup);
-        let rows = qb
-            .build()
-            .persistent(false)
-            .fetch_all(self.db().await?)
-            .await
-            .map_err(db_err)?;
-        let mut found = collect(rows, contact)?;
-        found.sort_by_key(|c| c.id);
-        Ok(found)
+        let account = self.account;
+        contacts_matching(self.db().await?, account, lookup).await
     }
 
     async fn get_contact(&mut self, id: ContactId) -> StoreResult<ContactRow> {
@@ -1096,6 +1085,31 @@ where
     Ok(row.is_some())
 }
 
+/// The account's contacts matching any part of `lookup`, in id order, read through `executor`
+/// (a ticket transaction or the read pool).
+async fn contacts_matching<'c, E>(
+    executor: E,
+    account: AccountId,
+    lookup: &ContactLookup,
+) -> StoreResult<Vec<ContactRow>>
+where
+    E: sqlx::Executor<'c, Database = Db>,
+{
+    if lookup.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = contacts_matching_query(account, lookup);
+    let rows = qb
+        .build()
+        .persistent(false)
+        .fetch_all(executor)
+        .await
+        .map_err(db_err)?;
+    let mut found = collect(rows, contact)?;
+    found.sort_by_key(|c| c.id);
+    Ok(found)
+}
+
 /// The account's contacts matching any part of `lookup` (not empty), as one statement: one
 /// indexed SELECT per identity, united. Run it with `.build().persistent(false)` (see below).
 fn contacts_matching_query(account: AccountId, lookup: &ContactLookup) -> QueryBuilder<Db> {
@@ -1361,19 +1375,7 @@ impl TicketStore for AdapterStore {
         account: AccountId,
         lookup: &ContactLookup,
     ) -> StoreResult<Vec<ContactRow>> {
-        if lookup.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut qb = contacts_matching_query(account, lookup);
-        let rows = qb
-            .build()
-            .persistent(false)
-            .fetch_all(self.read_pool())
-            .await
-            .map_err(db_err)?;
-        let mut found = collect(rows, contact)?;
-        found.sort_by_key(|c| c.id);
-        Ok(found)
+        contacts_matching(self.read_pool(), account, lookup).await
     }
 
     async fn list_contacts(

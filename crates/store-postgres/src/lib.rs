@@ -532,6 +532,18 @@ impl Store for PostgresStore {
         INBOX_LOOPS
     }
 
+    async fn reconnect(&self) -> StoreResult<Option<std::sync::Arc<dyn Store>>> {
+        // The same connection options (and so the same schema) and the same cipher; new pools,
+        // whose connections the calling runtime drives. No migrations: this store's ran them.
+        let options = (*self.pool.connect_options()).clone();
+        Ok(Some(std::sync::Arc::new(PostgresStore {
+            pool: pool(options.clone(), MAX_CONNECTIONS).await?,
+            ingest: pool(options, INGEST_CONNECTIONS).await?,
+            schema: self.schema.clone(),
+            cipher: self.cipher.clone(),
+        })))
+    }
+
     async fn insert_deliveries(&self, batch: &[NewDelivery]) -> StoreResult<Vec<DeliveryId>> {
         let chunks = delivery_chunks(batch);
         match chunks.as_slice() {

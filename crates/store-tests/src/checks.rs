@@ -1453,3 +1453,39 @@ pub fn message_event_for_tests(
 ) -> NewEvent {
     message_event(key, account, number)
 }
+
+/// [`Store::reconnect`]: a store opened from another runtime (the server's jobs run on one of
+/// their own) reaches the same database, and this store keeps working once that runtime is gone.
+/// A store whose connections work from any runtime may decline.
+pub async fn a_reconnected_store_shares_the_database(store: SharedStore) {
+    let s = store.clone();
+    let from_other = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a second runtime");
+        runtime.block_on(async move {
+            let other = s.reconnect().await.expect("reconnect")?;
+            let ids = other
+                .insert_deliveries(&[delivery(t0(), "from the other runtime")])
+                .await
+                .expect("insert through the reconnected store");
+            let pending = other.inbox_stats().await.expect("stats").pending;
+            Some((ids, pending))
+        })
+    })
+    .await
+    .expect("the other runtime's thread");
+    let Some((ids, pending)) = from_other else {
+        assert!(
+            store.runtime_independent(),
+            "a store whose connections belong to one runtime offers to reconnect"
+        );
+        return;
+    };
+    assert_eq!((ids.len(), pending), (1, 1));
+    // The other runtime and its connections are gone; this store still answers and sees the row.
+    let d = store.get_delivery(ids[0]).await.expect("stored");
+    assert_eq!(&d.body[..], b"from the other runtime");
+    assert_eq!(store.inbox_stats().await.expect("stats").pending, 1);
+}

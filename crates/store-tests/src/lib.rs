@@ -100,6 +100,7 @@ macro_rules! conformance_tests {
             connect_number_limit,
             connect_number_limit_under_race,
             number_secrets_and_settings_round_trip,
+            a_reconnected_store_shares_the_database,
         );
         $crate::conformance_tests!(@tickets $harness;
             tickets_round_trip_and_are_scoped_by_account,

@@ -59,10 +59,19 @@ pub trait Store:
     /// Whether this store's connections work from any tokio runtime of the process. SQLite's
     /// do (each connection is a thread of its own, reached through channels); PostgreSQL's do
     /// not (sockets registered with the I/O driver of the runtime that opened them, failing
-    /// once it stops). Only such a store lets the application run its background jobs on a
-    /// runtime of their own (`WADESK_JOBS_CPU`). `false` unless an adapter says otherwise.
+    /// once it stops). Only such a store lets the application hand its own connections to
+    /// the background jobs on a runtime of their own (`WADESK_JOBS_CPU`); another one must
+    /// [`Store::reconnect`] there. `false` unless an adapter says otherwise.
     fn runtime_independent(&self) -> bool {
         false
+    }
+
+    /// A store on the same database whose connections belong to the tokio runtime that polls
+    /// this future, so that the background jobs can run on a runtime of their own
+    /// (`WADESK_JOBS_NICE`) with connections of their own. `None` (the default) where the
+    /// store cannot open one, or need not because it is [`Store::runtime_independent`].
+    async fn reconnect(&self) -> StoreResult<Option<std::sync::Arc<dyn Store>>> {
+        Ok(None)
     }
 
     /// How many ticket transactions of one account the tickets job may run at once, each on

@@ -1,4 +1,5 @@
-//! Where the background jobs run: on SQLite, on one CPU together with the database's writer.
+//! Where the background jobs run: on SQLite, on one CPU together with the database's writer; on
+//! PostgreSQL, on a runtime of their own at a lower priority.
 //!
 //! sqlx runs every SQLite connection on a worker thread of its own, and every statement is a
 //! hand-over to that thread and back. When the job's thread and the writer's thread sit on
@@ -12,6 +13,10 @@
 //! writer's thread there too. HTTP keeps every CPU. On PostgreSQL the jobs stay on the main
 //! runtime whatever the setting (see [`JobsCpu::resolve`]). Binding is Linux only; elsewhere the
 //! jobs run unbound on their own runtime, with a warning.
+//!
+//! On PostgreSQL the server runs its jobs apart instead ([`spawn_apart`], `WADESK_JOBS_NICE`):
+//! on a multi-threaded runtime whose threads run at a lower priority, with a store reconnected
+//! from there, so that acknowledging webhooks goes first when the CPUs are busy.
 
 use std::future::Future;
 
@@ -98,6 +103,46 @@ where
     })
 }
 
+/// Runs `fut` on a new multi-threaded runtime (one worker per CPU the process may use) whose
+/// threads run at nice `nice` (0–19: higher yields the CPU more readily to the process's other
+/// threads, the HTTP handlers), and returns its output through the handle. A future that opens
+/// database connections must open them inside `fut`, so that this runtime drives them. Where a
+/// thread's priority cannot be set (not Linux), the runtime runs at the usual priority.
+pub fn spawn_apart<F>(nice: i32, fut: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let workers = allowed_cpus().len().max(1);
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .thread_name("wadesk-jobs")
+            .on_thread_start(move || {
+                if let Err(e) = imp::lower_current_thread(nice) {
+                    tracing::warn!(nice, error.message = %e, "could not lower the jobs' priority");
+                }
+            })
+            .build();
+        match runtime {
+            Ok(rt) => {
+                let out = rt.block_on(fut);
+                // The jobs are done; tasks they left (a pool's reaper) end with the runtime.
+                rt.shutdown_background();
+                out
+            }
+            // As in `spawn_on_cpu`.
+            Err(e) => panic!("could not start the jobs' runtime: {e}"),
+        }
+    })
+}
+
+/// The priority of the calling thread (its nice value), where it can be read.
+pub fn current_thread_nice() -> Option<i32> {
+    imp::current_thread_nice()
+}
+
 /// Binds the SQLite writer connection's worker thread (named
 /// [`store_sqlite::WRITER_THREAD_PREFIX`]`N`) to `cpu`. Returns how many threads were bound
 /// (0 on PostgreSQL, or where threads cannot be bound).
@@ -141,6 +186,17 @@ mod imp {
             .map_err(|e| format!("sched_setaffinity(CPU {cpu}): {e}"))
     }
 
+    pub(super) fn lower_current_thread(nice: i32) -> Result<(), String> {
+        // On Linux a thread id names one thread to setpriority(2), not the whole process.
+        let me = rustix::thread::gettid();
+        rustix::process::setpriority_process(Some(me), nice)
+            .map_err(|e| format!("setpriority({nice}): {e}"))
+    }
+
+    pub(super) fn current_thread_nice() -> Option<i32> {
+        rustix::process::getpriority_process(Some(rustix::thread::gettid())).ok()
+    }
+
     pub(super) fn pin_threads_named(prefix: &str, cpu: usize) -> usize {
         let Ok(set) = one(cpu) else { return 0 };
         let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
@@ -182,6 +238,12 @@ mod imp {
     pub(super) fn pin_threads_named(_: &str, _: usize) -> usize {
         0
     }
+    pub(super) fn lower_current_thread(_: i32) -> Result<(), String> {
+        Err("thread priorities are set on Linux only".into())
+    }
+    pub(super) fn current_thread_nice() -> Option<i32> {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -210,6 +272,30 @@ mod tests {
             None
         };
         assert_eq!(JobsCpu::Auto.resolve(true), expected);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_future_apart_runs_its_tasks_at_the_lower_priority() {
+        let before = current_thread_nice();
+        // 19, the lowest priority, which any process may take whatever its own.
+        let (nice, name) = spawn_apart(19, async {
+            tokio::spawn(async {
+                let name = std::thread::current().name().map(str::to_owned);
+                (current_thread_nice(), name)
+            })
+            .await
+            .expect("task")
+        })
+        .await
+        .expect("joined");
+        assert_eq!(nice, Some(19));
+        assert_eq!(name.as_deref(), Some("wadesk-jobs"));
+        assert_eq!(
+            current_thread_nice(),
+            before,
+            "the caller keeps its priority"
+        );
     }
 
     #[cfg(target_os = "linux")]

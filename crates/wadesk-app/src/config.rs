@@ -46,6 +46,10 @@ pub struct Config {
     /// `WADESK_JOBS_CPU`: `auto` (the default: on SQLite, the background jobs and the database
     /// writer share the last CPU the process may use), `off`, or a CPU number.
     pub jobs_cpu: crate::affinity::JobsCpu,
+    /// `WADESK_JOBS_NICE`: the nice value (0–19, default 10) of the threads the server's
+    /// background jobs run on, where they run on a runtime of their own (PostgreSQL); 0 keeps
+    /// them on the HTTP handlers' runtime at the same priority.
+    pub jobs_nice: u8,
     /// `WADESK_TICKET_LANES`: batches of one account the tickets job applies at once, each on
     /// other customers; unset, the store's (`Store::ticket_lanes`: 4 on PostgreSQL, 1 on
     /// SQLite, where more only queue at the one writer).
@@ -79,6 +83,7 @@ impl std::fmt::Debug for Config {
             .field("template_sync_interval", &self.template_sync_interval)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("jobs_cpu", &self.jobs_cpu)
+            .field("jobs_nice", &self.jobs_nice)
             .field("ticket_lanes", &self.ticket_lanes)
             .field("inbox_loops", &self.inbox_loops)
             .finish()
@@ -105,6 +110,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com";
 /// The default Graph API version.
 pub const DEFAULT_GRAPH_API_VERSION: &str = "v23.0";
+/// `WADESK_JOBS_NICE` when unset.
+pub const DEFAULT_JOBS_NICE: u8 = 10;
 
 impl Config {
     /// Reads the process environment.
@@ -241,8 +248,23 @@ impl Config {
             })?,
         };
 
+        let jobs_nice = match get("WADESK_JOBS_NICE") {
+            None => DEFAULT_JOBS_NICE,
+            Some(v) => v
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|n| *n <= 19)
+                .ok_or_else(|| ConfigError {
+                    variable: "WADESK_JOBS_NICE",
+                    value: v.clone(),
+                    reason: "expected a nice value from 0 to 19".into(),
+                })?,
+        };
+
         Ok(Config {
             jobs_cpu,
+            jobs_nice,
             ticket_lanes,
             inbox_loops,
             send_rate_per_number,
@@ -391,6 +413,17 @@ mod tests {
             assert_eq!(e.variable, "WADESK_TICKET_LANES", "{bad}");
         }
         assert!(cfg(&[("WADESK_INBOX_LOOPS", "0")]).is_err());
+    }
+
+    #[test]
+    fn jobs_nice_is_ten_unless_set_from_zero_to_nineteen() {
+        assert_eq!(cfg(&[]).unwrap().jobs_nice, 10);
+        assert_eq!(cfg(&[("WADESK_JOBS_NICE", "0")]).unwrap().jobs_nice, 0);
+        assert_eq!(cfg(&[("WADESK_JOBS_NICE", " 19 ")]).unwrap().jobs_nice, 19);
+        for bad in ["20", "-1", "low"] {
+            let e = cfg(&[("WADESK_JOBS_NICE", bad)]).unwrap_err();
+            assert_eq!(e.variable, "WADESK_JOBS_NICE", "{bad:?}");
+        }
     }
 
     #[test]

@@ -173,7 +173,7 @@ impl Wadesk {
         let stored = Arc::new(Notify::new());
         let (ingestor, writer) = ingest::Ingestor::spawn(self.store.clone(), stored.clone());
         let jobs = if self.config.run_jobs {
-            self.spawn_background_jobs("server", stored.clone(), &shutdown)
+            self.start_server_jobs(stored.clone(), &shutdown).await?
         } else {
             Vec::new()
         };
@@ -258,6 +258,53 @@ impl Wadesk {
             .build()
             .unwrap_or_default();
         wa_client::graph::GraphClient::new(config, http)
+    }
+
+    /// The server's jobs: on a runtime of their own at a lower priority, with connections of
+    /// their own ([`Store::reconnect`]), where the store's connections belong to one runtime
+    /// (PostgreSQL) and `WADESK_JOBS_NICE` is not 0, so that acknowledging deliveries goes
+    /// before the jobs when the CPUs are busy; otherwise on this runtime (or, on SQLite, as
+    /// `WADESK_JOBS_CPU` says).
+    async fn start_server_jobs(
+        &self,
+        stored: Arc<Notify>,
+        shutdown: &CancellationToken,
+    ) -> Result<Vec<tokio::task::JoinHandle<()>>, AppError> {
+        let nice = i32::from(self.config.jobs_nice);
+        if nice == 0 || self.store.runtime_independent() {
+            return Ok(self.spawn_background_jobs("server", stored, shutdown));
+        }
+        let (opened, reconnected) = tokio::sync::oneshot::channel();
+        let this = self.clone();
+        let stop = shutdown.clone();
+        let wake = stored.clone();
+        let apart = affinity::spawn_apart(nice, async move {
+            let store = match this.store.reconnect().await {
+                Ok(Some(store)) => store,
+                other => {
+                    let _ = opened.send(other.map(|_| false));
+                    return;
+                }
+            };
+            let _ = opened.send(Ok(true));
+            let jobs = Wadesk { store, ..this }.spawn_background_jobs("server", wake, &stop);
+            for job in jobs {
+                let _ = job.await;
+            }
+        });
+        match reconnected.await {
+            Ok(Ok(true)) => {
+                tracing::info!(nice, "background jobs on a runtime of their own");
+                Ok(vec![apart])
+            }
+            // The store cannot open connections for another runtime: the jobs stay here.
+            Ok(Ok(false)) => Ok(self.spawn_background_jobs("server", stored, shutdown)),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(AppError::Io {
+                context: "starting the jobs' runtime".into(),
+                source: std::io::Error::other("the runtime stopped before the jobs started"),
+            }),
+        }
     }
 
     /// Starts every background job (CONTRACT section 1: what `wadesk-worker` runs, and what the

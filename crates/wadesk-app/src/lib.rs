@@ -182,7 +182,7 @@ impl Wadesk {
             signer: media::UrlSigner::load(self.store.as_ref()).await?,
             public_url: self.config.public_url.clone().unwrap_or_default(),
         };
-        let state = http::AppState {
+        let state = http::AppState::new(http::Shared {
             store: self.store.clone(),
             clock: self.clock.clone(),
             ingestor,
@@ -190,7 +190,7 @@ impl Wadesk {
             metrics: metrics::Metrics::install(),
             media,
             graph: self.graph_client()?,
-        };
+        });
         let app = http::router(state);
         let addr = listener.local_addr().ok();
         tracing::info!(

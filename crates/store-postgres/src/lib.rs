@@ -68,9 +68,9 @@ macro_rules! sql {
 /// The embedded migrations of this adapter.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Rows per multi-row `INSERT` of deliveries (4 bound values each, far under 65,535).
+/// Rows per `INSERT` of deliveries (their values bound as three arrays).
 const DELIVERY_CHUNK_ROWS: usize = 1_000;
-/// Body bytes per multi-row `INSERT` of deliveries: a protocol message stays far under 1 GiB.
+/// Body bytes per `INSERT` of deliveries: a protocol message stays far under 1 GiB.
 const DELIVERY_CHUNK_BYTES: usize = 64 * 1024 * 1024;
 /// Rows per multi-row `INSERT` of events (14 bound values each).
 const EVENT_CHUNK_ROWS: usize = 500;
@@ -397,19 +397,23 @@ async fn insert_chunk<'e, E>(executor: E, chunk: &[NewDelivery]) -> StoreResult<
 where
     E: Executor<'e, Database = Postgres>,
 {
-    let mut qb = QueryBuilder::<Postgres>::new(
-        "INSERT INTO deliveries (received_at, next_attempt_at, size, body) ",
-    );
-    qb.push_values(chunk, |mut b, d| {
-        let at = millis(d.received_at);
-        b.push_bind(at)
-            .push_bind(at)
-            .push_bind(d.body.len() as i64)
-            .push_bind(d.body.as_ref());
-    });
-    qb.push(" RETURNING id");
-    let rows = qb.build().fetch_all(executor).await.map_err(db_err)?;
-    // The identity column hands out increasing values in VALUES order within one statement;
+    // One statement text whatever the batch's size (so one prepared statement), its rows as
+    // three arrays.
+    let received: Vec<i64> = chunk.iter().map(|d| millis(d.received_at)).collect();
+    let sizes: Vec<i64> = chunk.iter().map(|d| d.body.len() as i64).collect();
+    let bodies: Vec<&[u8]> = chunk.iter().map(|d| d.body.as_ref()).collect();
+    let rows = sqlx::query(
+        "INSERT INTO deliveries (received_at, next_attempt_at, size, body) \
+         SELECT r, r, s, b FROM UNNEST($1::int8[], $2::int8[], $3::bytea[]) AS t (r, s, b) \
+         RETURNING id",
+    )
+    .bind(&received)
+    .bind(&sizes)
+    .bind(&bodies)
+    .fetch_all(executor)
+    .await
+    .map_err(db_err)?;
+    // The identity column hands out increasing values in the arrays' order within one statement;
     // RETURNING's order is not promised, so sort.
     let mut ids = rows
         .iter()

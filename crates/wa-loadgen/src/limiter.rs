@@ -49,8 +49,8 @@ pub(crate) struct LimiterArgs {
     /// Skip the limited run.
     #[arg(long)]
     pub(crate) skip_limited: bool,
-    /// Database URL (default: SQLite in a temporary folder). A PostgreSQL database must be empty
-    /// (e.g. a fresh schema from `wa-loadgen pg-schema`, with `?options=-csearch_path%3D…`).
+    /// Database URL (default: SQLite in a temporary folder). On PostgreSQL each run works in a
+    /// fresh schema [`SCHEMA`] of that database, dropped afterwards.
     #[arg(long)]
     pub(crate) database_url: Option<String>,
     /// Concurrent reply requests while queueing.
@@ -121,6 +121,9 @@ async fn api(
     Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// The PostgreSQL schema a run works in.
+pub(crate) const SCHEMA: &str = "wa_loadgen_limiter";
+
 /// One run: a fresh simulator and wadesk, a backlog of `count` replies, the send job at
 /// `limit` messages per second.
 pub(crate) async fn run_once(
@@ -134,6 +137,10 @@ pub(crate) async fn run_once(
     })
     .await?;
     let dir = tempfile::tempdir()?;
+    let pg = args
+        .database_url
+        .clone()
+        .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"));
     let db = args
         .database_url
         .clone()
@@ -153,7 +160,14 @@ pub(crate) async fn run_once(
             dir.path().join("data").display().to_string(),
         ),
     ])?;
-    let wadesk = Wadesk::open(config).await?;
+    let wadesk = match &pg {
+        // Each run in a schema of its own: the second run connects the same number again.
+        Some(url) => {
+            let store = store_postgres::PostgresStore::connect_fresh_schema(url, SCHEMA).await?;
+            Wadesk::with_store(config, Arc::new(store), Arc::new(wadesk_app::SystemClock)).await?
+        }
+        None => Wadesk::open(config).await?,
+    };
     let shutdown = CancellationToken::new();
     // The jobs that turn customer messages into tickets (the send job starts later).
     let mut jobs = vec![
@@ -295,6 +309,13 @@ pub(crate) async fn run_once(
         let _ = j.await;
     }
     let _ = server.await;
+    drop(wadesk);
+    if let Some(url) = &pg {
+        store_postgres::PostgresStore::connect_in_schema(url, SCHEMA)
+            .await?
+            .drop_schema()
+            .await?;
+    }
 
     let first = accepted
         .iter()

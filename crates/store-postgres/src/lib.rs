@@ -539,10 +539,14 @@ impl Store for PostgresStore {
     async fn reconnect(&self) -> StoreResult<Option<std::sync::Arc<dyn Store>>> {
         // The same connection options (and so the same schema) and the same cipher; new pools,
         // whose connections the calling runtime drives. No migrations: this store's ran them.
+        // The ingest pool connects only if used (the jobs never insert deliveries).
         let options = (*self.pool.connect_options()).clone();
         Ok(Some(std::sync::Arc::new(PostgresStore {
             pool: pool(options.clone(), MAX_CONNECTIONS).await?,
-            ingest: pool(options, INGEST_CONNECTIONS).await?,
+            ingest: PgPoolOptions::new()
+                .max_connections(INGEST_CONNECTIONS)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_lazy_with(options),
             schema: self.schema.clone(),
             cipher: self.cipher.clone(),
         })))

@@ -8,15 +8,15 @@ use crate::hash::FastMap;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
-use crate::card::{Charging, ConversationCategories, RateBook, RateCard};
+use crate::card::{Charging, ConversationCategories, RateBook, RateCard, Tier};
 use crate::category::{Category, MessageKind, MetaPricingType, PricingModel};
 use crate::error::BillingError;
-use crate::facts::{Delivery, InboundMessage, Ledger};
+use crate::facts::{Delivery, DeliveryView, InboundMessage, Ledger};
 use crate::ids::{CardId, CustomerId, MessageId, PhoneNumberId, WabaId};
-use crate::market::{Market, MarketTable};
+use crate::market::{Market, MarketTable, recipient_digits};
 use crate::money::{Currency, Money};
 use crate::month::BillingMonth;
-use crate::statement::Statement;
+use crate::statement::{Line, Statement};
 
 /// Length of the customer service window and of a conversation.
 pub const WINDOW: Duration = Duration::hours(24);
@@ -241,12 +241,22 @@ impl Engine {
         Biller {
             engine: self,
             last_at: None,
-            customers: FastMap::default(),
-            market_cache: FastMap::default(),
+            numbers: FastMap::default(),
+            recipients: FastMap::default(),
+            short_recipients: FastMap::default(),
+            wabas: FastMap::default(),
+            of_recipient: Vec::new(),
+            card_day: None,
+            rates_of: None,
+            rate_cache: FastMap::default(),
+            row_arena: Vec::new(),
+            markets: Vec::new(),
+            market_ids: FastMap::default(),
             meta_conversations: HashSet::new(),
             free_tier_used: FastMap::default(),
             tier_counts: FastMap::default(),
             run: Run::default(),
+            lines: None,
         }
     }
 
@@ -254,23 +264,33 @@ impl Engine {
     /// instant; then by message id). The result does not depend on the order facts were
     /// recorded in.
     pub fn run(&self, ledger: &Ledger) -> Run {
-        self.replay(ledger, None)
+        let mut biller = self.biller();
+        self.replay(&mut biller, ledger, None);
+        biller.finish()
     }
 
     /// The statement of one month. Facts before the month are replayed too (conversations and
     /// windows that started earlier matter); facts after it are not.
     pub fn statement(&self, ledger: &Ledger, month: BillingMonth) -> Statement {
-        let run = self.replay(ledger, Some(month.end(self.offset)));
-        Statement::from_run(&run, month, self.currency)
+        // The same as `Statement::from_run` of the replay's run, without building a `Charge`
+        // per unit: the month's charges are summed into lines as they are priced.
+        let mut biller = self.biller();
+        biller.lines = Some(LineSums {
+            month,
+            lines: FastMap::default(),
+            overflowed: false,
+        });
+        self.replay(&mut biller, ledger, Some(month.end(self.offset)));
+        biller.into_statement()
     }
 
-    fn replay(&self, ledger: &Ledger, until: Option<OffsetDateTime>) -> Run {
+    fn replay(&self, biller: &mut Biller<'_>, ledger: &Ledger, until: Option<OffsetDateTime>) {
         enum Ev<'a> {
             In(&'a InboundMessage),
-            Out(&'a Delivery),
+            Out(&'a DeliveryView<'a>),
         }
         let before = |at: OffsetDateTime| until.is_none_or(|u| at < u);
-        let deliveries = ledger.deliveries_unordered();
+        let deliveries = ledger.delivery_views();
         // Sorted by (instant, inbound before outbound, message id): a total order, so the
         // result does not depend on the order facts were recorded in.
         let mut events: Vec<(i128, u8, &str, Ev<'_>)> = ledger
@@ -294,7 +314,6 @@ impl Engine {
             )
         }));
         events.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-        let mut biller = self.biller();
         for (_, _, _, ev) in events {
             match ev {
                 Ev::In(m) => biller.step_inbound(m),
@@ -303,7 +322,6 @@ impl Engine {
                 }
             }
         }
-        biller.finish()
     }
 
     /// Estimated cost of delivering one message of `kind` to `recipient` at `at`, assuming
@@ -342,6 +360,39 @@ impl Engine {
     }
 }
 
+/// A card's base rate and volume tiers for one market and category.
+type CardRates<'e> = (Option<Money>, &'e [Tier]);
+
+/// An id of at most 23 bytes, held inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct ShortId {
+    len: u8,
+    bytes: [u8; 23],
+}
+
+impl ShortId {
+    fn new(id: &str) -> Option<Self> {
+        let mut bytes = [0u8; 23];
+        bytes.get_mut(..id.len())?.copy_from_slice(id.as_bytes());
+        Some(Self {
+            len: id.len() as u8,
+            bytes,
+        })
+    }
+}
+
+/// What the biller keeps per recipient (by its dense index).
+#[derive(Debug, Default)]
+struct RecipientState {
+    /// Its market (an index into `markets`) on the day last asked (the table is dated).
+    market: Option<(time::Date, Option<u32>)>,
+    /// Once known: the market-table rows its digits match, as a range of `row_arena`
+    /// (`None`: not a phone number).
+    rows: Option<Option<(u32, u32)>>,
+    /// Its state with each number (by number index).
+    of_number: Vec<(u32, CustomerState)>,
+}
+
 #[derive(Debug, Default)]
 struct CustomerState {
     last_inbound: Option<OffsetDateTime>,
@@ -356,13 +407,39 @@ struct CustomerState {
 pub struct Biller<'e> {
     engine: &'e Engine,
     last_at: Option<OffsetDateTime>,
-    customers: FastMap<PhoneNumberId, FastMap<CustomerId, CustomerState>>,
-    meta_conversations: HashSet<(PhoneNumberId, String)>,
-    /// The market of each recipient on the day last asked (the table is dated).
-    market_cache: FastMap<CustomerId, (time::Date, Option<Market>)>,
-    free_tier_used: FastMap<(WabaId, BillingMonth), u32>,
-    tier_counts: FastMap<(BillingMonth, Market, Category), u64>,
+    /// Dense indexes of the numbers, recipients and accounts seen (keys cloned once each).
+    numbers: FastMap<PhoneNumberId, u32>,
+    recipients: FastMap<CustomerId, u32>,
+    /// The same for recipients short enough to be held in the map's buckets (every `wa_id`):
+    /// a lookup compares keys without following a pointer.
+    short_recipients: FastMap<ShortId, u32>,
+    wabas: FastMap<WabaId, u32>,
+    /// Per recipient index: the state of that customer for each number index.
+    of_recipient: Vec<RecipientState>,
+    /// The card in force on the day last asked.
+    card_day: Option<(time::Date, Option<&'e RateCard>)>,
+    /// The card `rate_cache` holds rates of.
+    rates_of: Option<&'e RateCard>,
+    /// Base rate and volume tiers of that card by (market index, category).
+    rate_cache: FastMap<(u32, Category), CardRates<'e>>,
+    meta_conversations: HashSet<(u32, String)>,
+    row_arena: Vec<u32>,
+    markets: Vec<Market>,
+    market_ids: FastMap<Market, u32>,
+    free_tier_used: FastMap<(u32, BillingMonth), u32>,
+    tier_counts: FastMap<(BillingMonth, u32, Category), u64>,
     run: Run,
+    /// Set for [`Engine::statement`]: charges are summed into the month's lines instead of
+    /// being kept in `run.charges`.
+    lines: Option<LineSums>,
+}
+
+/// The statement lines of one month being summed: by (number index, market index, category).
+#[derive(Debug)]
+struct LineSums {
+    month: BillingMonth,
+    lines: FastMap<(u32, u32, Category), Line>,
+    overflowed: bool,
 }
 
 struct ModelStep {
@@ -384,12 +461,41 @@ impl Biller<'_> {
     /// inside an open conversation causes none). Fails if it is earlier than the previous fact.
     pub fn delivered(&mut self, delivery: &Delivery) -> Result<Option<Charge>, BillingError> {
         self.check_order(delivery.at)?;
-        Ok(self.step_delivery(delivery))
+        let charged = self.step_delivery(&DeliveryView::of(delivery));
+        Ok(if charged {
+            self.run.charges.last().cloned()
+        } else {
+            None
+        })
     }
 
     /// Everything priced so far.
     pub fn finish(self) -> Run {
         self.run
+    }
+
+    /// The statement of the month whose lines were summed (see [`Engine::statement`]).
+    fn into_statement(self) -> Statement {
+        let engine = self.engine;
+        let Some(sums) = self.lines else {
+            unreachable!("only called by Engine::statement, which sets the sums")
+        };
+        let month = sums.month;
+        let mut lines: Vec<Line> = sums.lines.into_values().collect();
+        lines.sort_unstable_by(|a, b| {
+            (&a.number, &a.market, a.category).cmp(&(&b.number, &b.market, b.category))
+        });
+        let mut run = self.run;
+        run.discrepancies.retain(|d| d.month == month);
+        run.issues.retain(|i| i.month == month);
+        Statement::from_lines(
+            month,
+            engine.currency,
+            lines,
+            sums.overflowed,
+            run.discrepancies,
+            run.issues,
+        )
     }
 
     /// Everything priced so far, without ending the stream.
@@ -408,14 +514,72 @@ impl Biller<'_> {
     }
 
     fn step_inbound(&mut self, m: &InboundMessage) {
-        let st = customer_state(&mut self.customers, &m.number, &m.customer);
+        let number = intern(&mut self.numbers, &m.number);
+        let customer = self.recipient(&m.customer);
+        let st = customer_state(&mut self.of_recipient[customer].of_number, number);
         st.last_inbound = Some(st.last_inbound.map_or(m.at, |t| t.max(m.at)));
         if m.entry_point.is_some() {
             st.pending_entry = Some(m.at);
         }
     }
 
-    fn step_delivery(&mut self, d: &Delivery) -> Option<Charge> {
+    /// The dense index of a recipient, its state created on first use.
+    fn recipient(&mut self, id: &CustomerId) -> usize {
+        let next = self.of_recipient.len() as u32;
+        let r = match ShortId::new(id.as_str()) {
+            Some(key) => *self.short_recipients.entry(key).or_insert(next),
+            None => match self.recipients.get(id) {
+                Some(&r) => r,
+                None => {
+                    self.recipients.insert(id.clone(), next);
+                    next
+                }
+            },
+        };
+        if r == next {
+            self.of_recipient.push(RecipientState::default());
+        }
+        r as usize
+    }
+
+    /// `MarketTable::market_of` of a recipient (by index) on a day, as an index into
+    /// `markets`: the rows its digits match are found once per recipient.
+    fn market_on(&mut self, recipient: usize, id: &CustomerId, day: time::Date) -> Option<u32> {
+        let table = &self.engine.markets;
+        let rows = match self.of_recipient[recipient].rows {
+            Some(rows) => rows,
+            None => {
+                let rows = recipient_digits(id.as_str()).ok().map(|digits| {
+                    let start = self.row_arena.len() as u32;
+                    self.row_arena.extend(
+                        table
+                            .rows()
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, r)| digits.starts_with(r.prefix.as_str()))
+                            .map(|(i, _)| i as u32),
+                    );
+                    (start, self.row_arena.len() as u32)
+                });
+                self.of_recipient[recipient].rows = Some(rows);
+                rows
+            }
+        };
+        let (start, end) = rows?;
+        let market = self.row_arena[start as usize..end as usize]
+            .iter()
+            .map(|&i| &table.rows()[i as usize])
+            .find(|r| r.applies_on(day))
+            .map_or(&Market::OTHER, |r| &r.market);
+        let id = intern(&mut self.market_ids, market);
+        if id as usize == self.markets.len() {
+            self.markets.push(market.clone());
+        }
+        Some(id)
+    }
+
+    /// Prices one delivery; true when it caused a charge (the last of `run.charges`).
+    fn step_delivery(&mut self, d: &DeliveryView<'_>) -> bool {
         let engine = self.engine;
         let day = d.at.to_offset(engine.offset).date();
         let month = BillingMonth::of_date(day);
@@ -426,33 +590,41 @@ impl Biller<'_> {
             month,
             kind,
         };
-        let Some(card) = engine.book.in_force(engine.currency, day) else {
-            self.run.issues.push(issue(IssueKind::NoCardInForce));
-            return None;
-        };
-        let market = match self.market_cache.get(&d.recipient) {
-            Some((cached, market)) if *cached == day => market.clone(),
+        let recipient = self.recipient(d.recipient);
+        let card = match self.card_day {
+            Some((cached, card)) if cached == day => card,
             _ => {
-                let market = engine.markets.market_of(d.recipient.as_str(), day).ok();
-                self.market_cache
-                    .insert(d.recipient.clone(), (day, market.clone()));
+                let card = engine.book.in_force(engine.currency, day);
+                self.card_day = Some((day, card));
+                card
+            }
+        };
+        let Some(card) = card else {
+            self.run.issues.push(issue(IssueKind::NoCardInForce));
+            return false;
+        };
+        let market_id = match self.of_recipient[recipient].market {
+            Some((cached, market)) if cached == day => market,
+            _ => {
+                let market = self.market_on(recipient, d.recipient, day);
+                self.of_recipient[recipient].market = Some((day, market));
                 market
             }
         };
-        let Some(market) = market else {
+        let Some(market_id) = market_id else {
             self.run.issues.push(issue(IssueKind::UnknownRecipient));
-            return None;
+            return false;
         };
+        let market = &self.markets[market_id as usize];
         let meta_category = d
             .pricing
-            .as_ref()
             .and_then(|p| p.category)
             .or_else(|| d.conversation.as_ref().and_then(|c| c.origin));
         let Some(kind) = d.kind.or_else(|| meta_category.map(kind_from_category)) else {
             self.run.issues.push(issue(IssueKind::Unclassified));
-            return None;
+            return false;
         };
-        let meta_model = d.pricing.as_ref().and_then(|p| p.model);
+        let meta_model = d.pricing.and_then(|p| p.model);
         let model = meta_model.unwrap_or(card.model);
         let mut discrepancies = Vec::new();
         if let Some(m) = meta_model
@@ -464,16 +636,16 @@ impl Biller<'_> {
             });
         }
 
-        let state = customer_state(&mut self.customers, &d.number, &d.recipient);
+        let number = intern(&mut self.numbers, d.number);
+        let state = customer_state(&mut self.of_recipient[recipient].of_number, number);
         let step = model_step(state, card, model, kind, d.at);
 
         // Does a unit (conversation or message) start here? Meta's conversation id decides
         // under conversation-based pricing when present.
-        let meta_opens = match (&d.conversation, model) {
-            (Some(c), PricingModel::Cbp) => Some(
-                self.meta_conversations
-                    .insert((d.number.clone(), c.id.clone())),
-            ),
+        let meta_opens = match (d.conversation, model) {
+            (Some(c), PricingModel::Cbp) => {
+                Some(self.meta_conversations.insert((number, c.id.clone())))
+            }
             _ => None,
         };
         if let Some(m) = meta_opens
@@ -486,14 +658,14 @@ impl Biller<'_> {
         }
         let opens = meta_opens.unwrap_or(step.opens);
         if !opens {
-            self.push_discrepancies(d, month, discrepancies);
-            return None;
+            push_discrepancies(&mut self.run.discrepancies, d, month, discrepancies);
+            return false;
         }
 
         let category = meta_category.unwrap_or(step.category);
-        let meta_billable = d.pricing.as_ref().and_then(|p| p.is_billable());
+        let meta_billable = d.pricing.and_then(|p| p.is_billable());
         let entry_point_agrees = step.entry_point
-            && d.pricing.as_ref().and_then(|p| p.kind) == Some(MetaPricingType::FreeEntryPoint);
+            && d.pricing.and_then(|p| p.kind) == Some(MetaPricingType::FreeEntryPoint);
         if let Some(mc) = meta_category
             && mc != step.category
             && step.opens
@@ -508,7 +680,7 @@ impl Biller<'_> {
         }
 
         // The free tier counts units in covered categories that the rules would charge.
-        let free_tier_key = (d.waba.clone(), month);
+        let free_tier_key = (intern(&mut self.wabas, d.waba), month);
         let used = self
             .free_tier_used
             .get(&free_tier_key)
@@ -551,23 +723,74 @@ impl Biller<'_> {
         } else {
             let n = self
                 .tier_counts
-                .entry((month, market.clone(), category))
+                .entry((month, market_id, category))
                 .or_insert(0);
             *n += 1;
-            match card.rate_for_nth(&market, category, *n) {
+            // `card.rate_for_nth`, with the card's rates looked up once per market and
+            // category.
+            if !self.rates_of.is_some_and(|c| std::ptr::eq(c, card)) {
+                self.rate_cache.clear();
+                self.rates_of = Some(card);
+            }
+            let (base, tiers) = *self
+                .rate_cache
+                .entry((market_id, category))
+                .or_insert_with(|| (card.rate(market, category), card.tiers(market, category)));
+            let nth = *n;
+            let rate = tiers
+                .iter()
+                .rev()
+                .find(|t| t.from <= nth)
+                .map(|t| t.rate)
+                .or(base);
+            match rate {
                 Some(rate) => rate,
                 None => {
                     unpriced = true;
-                    self.run.issues.push(issue(IssueKind::MissingRate {
+                    let kind = IssueKind::MissingRate {
                         card: card.id.clone(),
                         market: market.clone(),
                         category,
-                    }));
+                    };
+                    self.run.issues.push(issue(kind));
                     Money::zero(engine.currency)
                 }
             }
         };
-        self.push_discrepancies(d, month, discrepancies);
+        push_discrepancies(&mut self.run.discrepancies, d, month, discrepancies);
+        if let Some(sums) = &mut self.lines {
+            if month == sums.month {
+                let line = sums
+                    .lines
+                    .entry((number, market_id, category))
+                    .or_insert_with(|| Line {
+                        number: d.number.clone(),
+                        market: market.clone(),
+                        category,
+                        billable: 0,
+                        free: 0,
+                        unpriced: 0,
+                        amount_micros: 0,
+                    });
+                if free.is_some() {
+                    line.free += 1;
+                } else {
+                    line.billable += 1;
+                }
+                if unpriced {
+                    line.unpriced += 1;
+                }
+                line.amount_micros = match line.amount_micros.checked_add(amount.micros) {
+                    Some(sum) => sum,
+                    None => {
+                        sums.overflowed = true;
+                        i64::MAX
+                    }
+                };
+            }
+            return true;
+        }
+        let market = market.clone();
         let charge = Charge {
             message_id: d.message_id.clone(),
             waba: d.waba.clone(),
@@ -578,54 +801,56 @@ impl Biller<'_> {
             model,
             market,
             category,
-            conversation: d.conversation.as_ref().map(|c| c.id.clone()),
+            conversation: d.conversation.map(|c| c.id.clone()),
             free,
             amount,
             unpriced,
             card: card.id.clone(),
             classified_by_meta: meta_category.is_some() || meta_billable.is_some(),
         };
-        self.run.charges.push(charge.clone());
-        Some(charge)
-    }
-
-    fn push_discrepancies(
-        &mut self,
-        d: &Delivery,
-        month: BillingMonth,
-        kinds: Vec<DiscrepancyKind>,
-    ) {
-        self.run
-            .discrepancies
-            .extend(kinds.into_iter().map(|kind| Discrepancy {
-                message_id: d.message_id.clone(),
-                number: d.number.clone(),
-                at: d.at,
-                month,
-                kind,
-            }));
+        self.run.charges.push(charge);
+        true
     }
 }
 
-/// The state of one customer of one number, created on first use (keys cloned only then).
-fn customer_state<'m>(
-    customers: &'m mut FastMap<PhoneNumberId, FastMap<CustomerId, CustomerState>>,
-    number: &PhoneNumberId,
-    customer: &CustomerId,
-) -> &'m mut CustomerState {
-    if !customers.contains_key(number) {
-        customers.insert(number.clone(), FastMap::default());
+fn push_discrepancies(
+    out: &mut Vec<Discrepancy>,
+    d: &DeliveryView<'_>,
+    month: BillingMonth,
+    kinds: Vec<DiscrepancyKind>,
+) {
+    out.extend(kinds.into_iter().map(|kind| Discrepancy {
+        message_id: d.message_id.clone(),
+        number: d.number.clone(),
+        at: d.at,
+        month,
+        kind,
+    }));
+}
+
+/// The dense index of an id, assigned on first use (the key is cloned only then).
+fn intern<K>(ids: &mut FastMap<K, u32>, key: &K) -> u32
+where
+    K: Clone + Eq + std::hash::Hash,
+{
+    if let Some(&id) = ids.get(key) {
+        return id;
     }
-    let Some(of_number) = customers.get_mut(number) else {
-        unreachable!("inserted above")
+    let id = ids.len() as u32;
+    ids.insert(key.clone(), id);
+    id
+}
+
+/// The state of one customer with one number (by number index), created on first use.
+fn customer_state(of_number: &mut Vec<(u32, CustomerState)>, number: u32) -> &mut CustomerState {
+    let i = match of_number.iter().position(|(n, _)| *n == number) {
+        Some(i) => i,
+        None => {
+            of_number.push((number, CustomerState::default()));
+            of_number.len() - 1
+        }
     };
-    if !of_number.contains_key(customer) {
-        of_number.insert(customer.clone(), CustomerState::default());
-    }
-    match of_number.get_mut(customer) {
-        Some(state) => state,
-        None => unreachable!("inserted above"),
-    }
+    &mut of_number[i].1
 }
 
 fn kind_from_category(c: Category) -> MessageKind {
@@ -637,8 +862,8 @@ fn kind_from_category(c: Category) -> MessageKind {
     }
 }
 
-fn meta_free_reason(d: &Delivery, category: Category) -> FreeReason {
-    match d.pricing.as_ref().and_then(|p| p.kind) {
+fn meta_free_reason(d: &DeliveryView<'_>, category: Category) -> FreeReason {
+    match d.pricing.and_then(|p| p.kind) {
         Some(MetaPricingType::FreeEntryPoint) => FreeReason::EntryPoint,
         Some(MetaPricingType::FreeCustomerService) => FreeReason::CustomerService,
         _ if category == Category::ReferralConversion => FreeReason::EntryPoint,

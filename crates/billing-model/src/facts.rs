@@ -188,8 +188,11 @@ impl Ledger {
     /// Records a status webhook.
     pub fn record_status(&mut self, status: StatusUpdate) -> Recorded {
         let Some(group) = self.statuses.get_mut(&status.message_id) else {
-            self.statuses
-                .insert(status.message_id.clone(), vec![status]);
+            // Room for the usual sent, delivered and read without growing.
+            let mut group = Vec::with_capacity(3);
+            let key = status.message_id.clone();
+            group.push(status);
+            self.statuses.insert(key, group);
             self.status_count += 1;
             return Recorded::New;
         };
@@ -231,15 +234,68 @@ impl Ledger {
 
     /// [`Ledger::deliveries`] in no particular order (the engine sorts them by time itself).
     pub(crate) fn deliveries_unordered(&self) -> Vec<Delivery> {
+        self.delivery_views()
+            .into_iter()
+            .map(DeliveryView::to_owned)
+            .collect()
+    }
+
+    /// [`Ledger::deliveries_unordered`] as views borrowing the ledger's status updates (no id
+    /// is cloned).
+    pub(crate) fn delivery_views(&self) -> Vec<DeliveryView<'_>> {
         let mut group: Vec<&StatusUpdate> = Vec::with_capacity(5);
         self.statuses
-            .values()
-            .filter_map(|statuses| {
+            .iter()
+            .filter_map(|(id, statuses)| {
                 group.clear();
                 group.extend(statuses.iter());
-                consolidate(&mut group)
+                consolidate(id, &mut group)
             })
             .collect()
+    }
+}
+
+/// A [`Delivery`] borrowing its ids and Meta's objects from status updates (or from a
+/// [`Delivery`]): what the engine prices.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeliveryView<'a> {
+    pub(crate) waba: &'a WabaId,
+    pub(crate) number: &'a PhoneNumberId,
+    pub(crate) message_id: &'a MessageId,
+    pub(crate) recipient: &'a CustomerId,
+    pub(crate) at: OffsetDateTime,
+    pub(crate) kind: Option<MessageKind>,
+    pub(crate) pricing: Option<&'a MetaPricing>,
+    pub(crate) conversation: Option<&'a MetaConversation>,
+}
+
+impl<'a> DeliveryView<'a> {
+    /// A view of an owned delivery.
+    pub(crate) fn of(d: &'a Delivery) -> Self {
+        Self {
+            waba: &d.waba,
+            number: &d.number,
+            message_id: &d.message_id,
+            recipient: &d.recipient,
+            at: d.at,
+            kind: d.kind,
+            pricing: d.pricing.as_ref(),
+            conversation: d.conversation.as_ref(),
+        }
+    }
+
+    /// The owned delivery.
+    pub(crate) fn to_owned(self) -> Delivery {
+        Delivery {
+            waba: self.waba.clone(),
+            number: self.number.clone(),
+            message_id: self.message_id.clone(),
+            recipient: self.recipient.clone(),
+            at: self.at,
+            kind: self.kind,
+            pricing: self.pricing.cloned(),
+            conversation: self.conversation.cloned(),
+        }
     }
 }
 
@@ -254,22 +310,25 @@ fn keep_min<V: Ord>(existing: &mut V, value: V) -> Recorded {
     }
 }
 
-fn consolidate(group: &mut [&StatusUpdate]) -> Option<Delivery> {
+fn consolidate<'a>(
+    message_id: &'a MessageId,
+    group: &mut [&'a StatusUpdate],
+) -> Option<DeliveryView<'a>> {
     let at = group
         .iter()
         .filter(|s| s.status.implies_delivery())
         .map(|s| s.at)
         .min()?;
     group.sort_by_key(|s| s.status.preference());
-    let first = group.first()?;
-    Some(Delivery {
-        waba: first.waba.clone(),
-        number: first.number.clone(),
-        message_id: first.message_id.clone(),
-        recipient: first.recipient.clone(),
+    let first: &'a StatusUpdate = group.first()?;
+    Some(DeliveryView {
+        waba: &first.waba,
+        number: &first.number,
+        message_id,
+        recipient: &first.recipient,
         at,
         kind: group.iter().find_map(|s| s.kind),
-        pricing: group.iter().find_map(|s| s.pricing.clone()),
-        conversation: group.iter().find_map(|s| s.conversation.clone()),
+        pricing: group.iter().find_map(|s| s.pricing.as_ref()),
+        conversation: group.iter().find_map(|s| s.conversation.as_ref()),
     })
 }

@@ -84,7 +84,7 @@ pub struct MarketRow {
 }
 
 impl MarketRow {
-    fn applies_on(&self, day: Date) -> bool {
+    pub(crate) fn applies_on(&self, day: Date) -> bool {
         self.from.is_none_or(|f| day >= f) && self.until.is_none_or(|u| day < u)
     }
 }

@@ -56,10 +56,10 @@ impl Statement {
     /// Sums the charges of `month` from a run.
     pub fn from_run(run: &Run, month: BillingMonth, currency: Currency) -> Self {
         let mut overflowed = false;
-        let mut lines: BTreeMap<(PhoneNumberId, Market, Category), Line> = BTreeMap::new();
+        let mut lines: BTreeMap<(&PhoneNumberId, &Market, Category), Line> = BTreeMap::new();
         for c in run.charges.iter().filter(|c| c.month == month) {
             let line = lines
-                .entry((c.number.clone(), c.market.clone(), c.category))
+                .entry((&c.number, &c.market, c.category))
                 .or_insert_with(|| Line {
                     number: c.number.clone(),
                     market: c.market.clone(),
@@ -86,6 +86,34 @@ impl Statement {
                 });
         }
         let lines: Vec<Line> = lines.into_values().collect();
+        Self::from_lines(
+            month,
+            currency,
+            lines,
+            overflowed,
+            run.discrepancies
+                .iter()
+                .filter(|d| d.month == month)
+                .cloned()
+                .collect(),
+            run.issues
+                .iter()
+                .filter(|i| i.month == month)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// A statement of already summed lines (ordered by number, market, category) and the
+    /// month's discrepancies and issues; `overflowed` says whether a line's sum saturated.
+    pub(crate) fn from_lines(
+        month: BillingMonth,
+        currency: Currency,
+        lines: Vec<Line>,
+        mut overflowed: bool,
+        discrepancies: Vec<Discrepancy>,
+        issues: Vec<Issue>,
+    ) -> Self {
         let total_micros = lines
             .iter()
             .try_fold(0i64, |acc, l| acc.checked_add(l.amount_micros))
@@ -98,18 +126,8 @@ impl Statement {
             currency,
             total_micros,
             lines,
-            discrepancies: run
-                .discrepancies
-                .iter()
-                .filter(|d| d.month == month)
-                .cloned()
-                .collect(),
-            issues: run
-                .issues
-                .iter()
-                .filter(|i| i.month == month)
-                .cloned()
-                .collect(),
+            discrepancies,
+            issues,
             overflowed,
         }
     }

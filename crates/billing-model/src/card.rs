@@ -86,6 +86,13 @@ pub struct Tier {
     pub rate: Money,
 }
 
+impl Tier {
+    /// The rate of the highest of `tiers` (lowest first) whose `from` is at most `nth`, if any.
+    pub(crate) fn pick(tiers: &[Tier], nth: u64) -> Option<Money> {
+        tiers.iter().rev().find(|t| t.from <= nth).map(|t| t.rate)
+    }
+}
+
 /// One rate card: rates per market and category in one currency, in force from a day until the
 /// next card of the same currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,13 +174,7 @@ impl RateCard {
     /// The rate for the `nth` (1-based) charged unit of the month in a market and category:
     /// the highest tier whose `from` is at most `nth`, else the base rate.
     pub fn rate_for_nth(&self, market: &Market, category: Category, nth: u64) -> Option<Money> {
-        let key = (market.clone(), category);
-        let tiered = self
-            .tiers
-            .get(&key)
-            .and_then(|ts| ts.iter().rev().find(|t| t.from <= nth))
-            .map(|t| t.rate);
-        tiered.or_else(|| self.rate(market, category))
+        Tier::pick(self.tiers(market, category), nth).or_else(|| self.rate(market, category))
     }
 
     /// The volume tiers of a market and category, lowest first.

@@ -736,14 +736,7 @@ impl Biller<'_> {
                 .rate_cache
                 .entry((market_id, category))
                 .or_insert_with(|| (card.rate(market, category), card.tiers(market, category)));
-            let nth = *n;
-            let rate = tiers
-                .iter()
-                .rev()
-                .find(|t| t.from <= nth)
-                .map(|t| t.rate)
-                .or(base);
-            match rate {
+            match Tier::pick(tiers, *n).or(base) {
                 Some(rate) => rate,
                 None => {
                     unpriced = true;
@@ -763,30 +756,8 @@ impl Biller<'_> {
                 let line = sums
                     .lines
                     .entry((number, market_id, category))
-                    .or_insert_with(|| Line {
-                        number: d.number.clone(),
-                        market: market.clone(),
-                        category,
-                        billable: 0,
-                        free: 0,
-                        unpriced: 0,
-                        amount_micros: 0,
-                    });
-                if free.is_some() {
-                    line.free += 1;
-                } else {
-                    line.billable += 1;
-                }
-                if unpriced {
-                    line.unpriced += 1;
-                }
-                line.amount_micros = match line.amount_micros.checked_add(amount.micros) {
-                    Some(sum) => sum,
-                    None => {
-                        sums.overflowed = true;
-                        i64::MAX
-                    }
-                };
+                    .or_insert_with(|| Line::empty(d.number.clone(), market.clone(), category));
+                sums.overflowed |= !line.add(free.is_some(), unpriced, amount.micros);
             }
             return true;
         }

@@ -32,6 +32,43 @@ pub struct Line {
     pub amount_micros: i64,
 }
 
+impl Line {
+    /// A line with nothing counted yet.
+    pub(crate) fn empty(number: PhoneNumberId, market: Market, category: Category) -> Self {
+        Self {
+            number,
+            market,
+            category,
+            billable: 0,
+            free: 0,
+            unpriced: 0,
+            amount_micros: 0,
+        }
+    }
+
+    /// Counts one unit; `false` when the amount no longer fits (the sum saturates).
+    pub(crate) fn add(&mut self, free: bool, unpriced: bool, micros: i64) -> bool {
+        if free {
+            self.free += 1;
+        } else {
+            self.billable += 1;
+        }
+        if unpriced {
+            self.unpriced += 1;
+        }
+        match self.amount_micros.checked_add(micros) {
+            Some(sum) => {
+                self.amount_micros = sum;
+                true
+            }
+            None => {
+                self.amount_micros = i64::MAX;
+                false
+            }
+        }
+    }
+}
+
 /// A month's statement for an account, in the shape of wadesk's
 /// `GET /api/v2/whatsapp/billing` (plus the reconciliation and issue lists).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,30 +97,8 @@ impl Statement {
         for c in run.charges.iter().filter(|c| c.month == month) {
             let line = lines
                 .entry((&c.number, &c.market, c.category))
-                .or_insert_with(|| Line {
-                    number: c.number.clone(),
-                    market: c.market.clone(),
-                    category: c.category,
-                    billable: 0,
-                    free: 0,
-                    unpriced: 0,
-                    amount_micros: 0,
-                });
-            if c.free.is_some() {
-                line.free += 1;
-            } else {
-                line.billable += 1;
-            }
-            if c.unpriced {
-                line.unpriced += 1;
-            }
-            line.amount_micros = line
-                .amount_micros
-                .checked_add(c.amount.micros)
-                .unwrap_or_else(|| {
-                    overflowed = true;
-                    i64::MAX
-                });
+                .or_insert_with(|| Line::empty(c.number.clone(), c.market.clone(), c.category));
+            overflowed |= !line.add(c.free.is_some(), c.unpriced, c.amount.micros);
         }
         let lines: Vec<Line> = lines.into_values().collect();
         Self::from_lines(

@@ -12,12 +12,17 @@
 //! * **baseline**: a plain loop that reads every fact and sums a fixed rate per delivered
 //!   message by category (no de-duplication, no windows, no cards): the floor of touching
 //!   the events at all;
+//! * **de-duplication floor**: each fact's message id looked up in, or added to, one hash
+//!   set (FNV-1a), nothing else: the least any ledger that reports duplicates as they arrive
+//!   pays per fact, a random memory access into a table of every message of the month;
 //! * **model**: `Ledger::record` of every fact (moved in), then `Engine::statement` of the
 //!   month (sorting, de-duplication, windows, conversations, cards, tiers, discrepancies).
 //!
 //! Memory is the process's resident set (`VmRSS`/`VmHWM` from `/proc/self/status`, Linux).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -169,6 +174,36 @@ fn baseline(facts: &[Fact]) -> (u64, i64) {
     (units, micros)
 }
 
+/// FNV-1a, for the de-duplication floor (no dependency, no state between keys).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Every fact's message id looked up in (or added to) one hash set: new ids found.
+fn dedup_floor(facts: &[Fact]) -> usize {
+    let mut seen: HashSet<&str, BuildHasherDefault<Fnv>> = HashSet::default();
+    for f in facts {
+        let id = match f {
+            Fact::Inbound(m) => m.message_id.as_str(),
+            Fact::Status(s) => s.message_id.as_str(),
+        };
+        seen.insert(id);
+    }
+    seen.len()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -198,6 +233,14 @@ fn main() {
         base = base.min(t.elapsed().as_secs_f64());
     }
 
+    let mut floor = f64::MAX;
+    let mut ids = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        ids = black_box(dedup_floor(black_box(&facts)));
+        floor = floor.min(t.elapsed().as_secs_f64());
+    }
+
     let engine = Engine::new(RateBook::sample(), MarketTable::meta(), Currency::USD);
     let t = Instant::now();
     let mut ledger = Ledger::new();
@@ -225,12 +268,18 @@ fn main() {
         sink.1
     );
     println!(
-        "  model: record {:.2} s + statement {:.2} s = {:.2} s = {:.2} M events/s; {:.1}x the baseline's time",
+        "  de-duplication floor (one hash-set probe per fact): {:.3} s = {:.2} M events/s ({ids} message ids)",
+        floor,
+        n as f64 / floor / 1e6,
+    );
+    println!(
+        "  model: record {:.2} s + statement {:.2} s = {:.2} s = {:.2} M events/s; {:.1}x the baseline's time, {:.2}x the floor's",
         recorded,
         priced,
         model,
         n as f64 / model / 1e6,
-        model / base
+        model / base,
+        model / floor
     );
     println!(
         "  statement: {} lines, {units} units, total {} micros, {} discrepancies, {} issues",

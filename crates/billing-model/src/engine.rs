@@ -551,14 +551,8 @@ impl Biller<'_> {
             None => {
                 let rows = recipient_digits(id.as_str()).ok().map(|digits| {
                     let start = self.row_arena.len() as u32;
-                    self.row_arena.extend(
-                        table
-                            .rows()
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, r)| digits.starts_with(r.prefix.as_str()))
-                            .map(|(i, _)| i as u32),
-                    );
+                    self.row_arena
+                        .extend(table.matching(&digits).map(|i| i as u32));
                     (start, self.row_arena.len() as u32)
                 });
                 self.of_recipient[recipient].rows = Some(rows);

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::error::BillingError;
+use crate::hash::FastMap;
 
 /// A pricing market as Meta names it (`North America`, `India`, `Rest of Latin America`, …).
 ///
@@ -94,6 +95,10 @@ impl MarketRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarketTable {
     rows: Vec<MarketRow>,
+    /// The rows of each prefix, as a range of `rows` (rows of one prefix are adjacent).
+    by_prefix: FastMap<String, (usize, usize)>,
+    /// The longest prefix's length.
+    longest: usize,
 }
 
 /// The text of the built-in table (`data/markets.csv`), with its SOURCE note.
@@ -103,9 +108,34 @@ impl MarketTable {
     /// A table from rows.
     pub fn new(rows: Vec<MarketRow>) -> Self {
         let mut rows = rows;
-        // Longest prefix first, so lookup can stop at the first row that applies.
-        rows.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
-        Self { rows }
+        // Longest prefix first, so lookup can stop at the first row that applies; rows of one
+        // prefix adjacent, in the order given.
+        rows.sort_by(|a, b| {
+            (std::cmp::Reverse(a.prefix.len()), &a.prefix)
+                .cmp(&(std::cmp::Reverse(b.prefix.len()), &b.prefix))
+        });
+        let mut by_prefix: FastMap<String, (usize, usize)> = FastMap::default();
+        for (i, r) in rows.iter().enumerate() {
+            by_prefix
+                .entry(r.prefix.clone())
+                .and_modify(|range| range.1 = i + 1)
+                .or_insert((i, i + 1));
+        }
+        let longest = rows.first().map_or(0, |r| r.prefix.len());
+        Self {
+            rows,
+            by_prefix,
+            longest,
+        }
+    }
+
+    /// The indices (into [`MarketTable::rows`]) of the rows whose prefix begins `digits`,
+    /// longest prefix first: one lookup per prefix length instead of a scan of the table.
+    pub(crate) fn matching<'a>(&'a self, digits: &'a str) -> impl Iterator<Item = usize> + 'a {
+        (0..=self.longest.min(digits.len()))
+            .rev()
+            .filter_map(move |len| self.by_prefix.get(digits.get(..len)?))
+            .flat_map(|&(start, end)| start..end)
     }
 
     /// Meta's markets as of the reference (Mar 30, 2026 page, plus the Oct 2025 and Jul 2026
@@ -193,9 +223,9 @@ impl MarketTable {
 
     /// The market of already-normalised digits on a day (longest valid prefix, else Other).
     pub fn market_of_digits(&self, digits: &str, day: Date) -> Market {
-        self.rows
-            .iter()
-            .find(|r| digits.starts_with(r.prefix.as_str()) && r.applies_on(day))
+        self.matching(digits)
+            .map(|i| &self.rows[i])
+            .find(|r| r.applies_on(day))
             .map_or(Market::OTHER, |r| r.market.clone())
     }
 
@@ -256,6 +286,39 @@ mod tests {
         // 32 markets (with Other) before July 2026, 38 after.
         assert_eq!(t.markets_on(date!(2026 - 06 - 30)).len(), 32);
         assert_eq!(t.markets_on(date!(2026 - 07 - 01)).len(), 38);
+    }
+
+    /// The prefix index finds what a scan of every row (longest prefix first) finds: for
+    /// each prefix of the table followed by more digits, for a bare prefix, for digits no
+    /// row matches, for text that is not digits, and on days either side of the dated rows.
+    #[test]
+    fn the_prefix_index_agrees_with_a_scan() {
+        let t = MarketTable::meta();
+        let scan = |digits: &str, day: Date| {
+            t.rows()
+                .iter()
+                .find(|r| digits.starts_with(r.prefix.as_str()) && r.applies_on(day))
+                .map_or(Market::OTHER, |r| r.market.clone())
+        };
+        let mut inputs: Vec<String> = vec![String::new(), "0".into(), "é1".into(), "1é".into()];
+        for r in t.rows() {
+            inputs.push(r.prefix.clone());
+            inputs.push(format!("{}5550123", r.prefix));
+            inputs.push(format!("{}9", &r.prefix[..r.prefix.len() - 1]));
+        }
+        let mut checked = 0;
+        for day in [date!(2023 - 01 - 01), date!(2026 - 06 - 30), date!(2026 - 07 - 01)] {
+            for digits in &inputs {
+                assert_eq!(t.market_of_digits(digits, day), scan(digits, day), "{digits}");
+                let via_index: Vec<usize> = t.matching(digits).collect();
+                let via_scan: Vec<usize> = (0..t.rows().len())
+                    .filter(|&i| digits.starts_with(t.rows()[i].prefix.as_str()))
+                    .collect();
+                assert_eq!(via_index, via_scan, "{digits}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 400);
     }
 
     #[test]

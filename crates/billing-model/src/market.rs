@@ -307,9 +307,17 @@ mod tests {
             inputs.push(format!("{}9", &r.prefix[..r.prefix.len() - 1]));
         }
         let mut checked = 0;
-        for day in [date!(2023 - 01 - 01), date!(2026 - 06 - 30), date!(2026 - 07 - 01)] {
+        for day in [
+            date!(2023 - 01 - 01),
+            date!(2026 - 06 - 30),
+            date!(2026 - 07 - 01),
+        ] {
             for digits in &inputs {
-                assert_eq!(t.market_of_digits(digits, day), scan(digits, day), "{digits}");
+                assert_eq!(
+                    t.market_of_digits(digits, day),
+                    scan(digits, day),
+                    "{digits}"
+                );
                 let via_index: Vec<usize> = t.matching(digits).collect();
                 let via_scan: Vec<usize> = (0..t.rows().len())
                     .filter(|&i| digits.starts_with(t.rows()[i].prefix.as_str()))

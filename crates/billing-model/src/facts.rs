@@ -1,6 +1,8 @@
 //! What the model is fed: inbound customer messages and outbound status updates, and the
 //! [`Ledger`] that collects them in any order, de-duplicated.
 
+use std::collections::hash_map::Entry;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -152,12 +154,28 @@ pub enum Recorded {
 /// feeding a webhook twice changes nothing.
 ///
 /// Hash maps keyed by message id (statuses grouped per message, each group sorted by status):
-/// recording costs one hash of the id, whatever the ledger's size.
+/// recording costs one hash of the id, whatever the ledger's size. A status's message id moves
+/// into its group's key and is not held again.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ledger {
     inbound: FastMap<MessageId, InboundMessage>,
-    statuses: FastMap<MessageId, Vec<StatusUpdate>>,
+    statuses: FastMap<MessageId, Vec<Held>>,
     status_count: usize,
+}
+
+/// A status update as the ledger holds it: [`StatusUpdate`] without the message id (its
+/// group's key), ordered as [`StatusUpdate`] (whose message ids are equal within a group).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Held {
+    waba: WabaId,
+    number: PhoneNumberId,
+    recipient: CustomerId,
+    status: DeliveryStatus,
+    at: OffsetDateTime,
+    kind: Option<MessageKind>,
+    pricing: Option<MetaPricing>,
+    /// Boxed: rare (conversation-based pricing only), and a third of the size unboxed.
+    conversation: Option<Box<MetaConversation>>,
 }
 
 impl Ledger {
@@ -187,19 +205,42 @@ impl Ledger {
 
     /// Records a status webhook.
     pub fn record_status(&mut self, status: StatusUpdate) -> Recorded {
-        let Some(group) = self.statuses.get_mut(&status.message_id) else {
-            // Room for the usual sent, delivered and read without growing.
-            let mut group = Vec::with_capacity(3);
-            let key = status.message_id.clone();
-            group.push(status);
-            self.statuses.insert(key, group);
-            self.status_count += 1;
-            return Recorded::New;
+        let StatusUpdate {
+            waba,
+            number,
+            message_id,
+            recipient,
+            status,
+            at,
+            kind,
+            pricing,
+            conversation,
+        } = status;
+        let held = Held {
+            waba,
+            number,
+            recipient,
+            status,
+            at,
+            kind,
+            pricing,
+            conversation: conversation.map(Box::new),
         };
-        match group.binary_search_by(|s| s.status.cmp(&status.status)) {
-            Ok(i) => keep_min(&mut group[i], status),
+        let group = match self.statuses.entry(message_id) {
+            Entry::Vacant(v) => {
+                // Room for the usual sent, delivered and read without growing.
+                let mut group = Vec::with_capacity(3);
+                group.push(held);
+                v.insert(group);
+                self.status_count += 1;
+                return Recorded::New;
+            }
+            Entry::Occupied(o) => o.into_mut(),
+        };
+        match group.binary_search_by(|s| s.status.cmp(&held.status)) {
+            Ok(i) => keep_min(&mut group[i], held),
             Err(i) => {
-                group.insert(i, status);
+                group.insert(i, held);
                 self.status_count += 1;
                 Recorded::New
             }
@@ -243,7 +284,7 @@ impl Ledger {
     /// [`Ledger::deliveries_unordered`] as views borrowing the ledger's status updates (no id
     /// is cloned).
     pub(crate) fn delivery_views(&self) -> Vec<DeliveryView<'_>> {
-        let mut group: Vec<&StatusUpdate> = Vec::with_capacity(5);
+        let mut group: Vec<&Held> = Vec::with_capacity(5);
         self.statuses
             .iter()
             .filter_map(|(id, statuses)| {
@@ -310,17 +351,14 @@ fn keep_min<V: Ord>(existing: &mut V, value: V) -> Recorded {
     }
 }
 
-fn consolidate<'a>(
-    message_id: &'a MessageId,
-    group: &mut [&'a StatusUpdate],
-) -> Option<DeliveryView<'a>> {
+fn consolidate<'a>(message_id: &'a MessageId, group: &mut [&'a Held]) -> Option<DeliveryView<'a>> {
     let at = group
         .iter()
         .filter(|s| s.status.implies_delivery())
         .map(|s| s.at)
         .min()?;
     group.sort_by_key(|s| s.status.preference());
-    let first: &'a StatusUpdate = group.first()?;
+    let first: &'a Held = group.first()?;
     Some(DeliveryView {
         waba: &first.waba,
         number: &first.number,
@@ -329,6 +367,6 @@ fn consolidate<'a>(
         at,
         kind: group.iter().find_map(|s| s.kind),
         pricing: group.iter().find_map(|s| s.pricing.as_ref()),
-        conversation: group.iter().find_map(|s| s.conversation.as_ref()),
+        conversation: group.iter().find_map(|s| s.conversation.as_deref()),
     })
 }

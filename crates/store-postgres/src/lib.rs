@@ -39,6 +39,7 @@ mod convert;
 mod directory;
 mod media;
 mod outbox;
+mod retention;
 mod settings;
 mod sla;
 mod tickets;
@@ -53,7 +54,7 @@ use std::time::Duration as StdDuration;
 use store::{
     Account, Agent, CompletionReport, Delivery, DeliveryCompletion, DeliveryFilter, DeliveryId,
     DeliveryState, DeliverySummary, Event, EventId, InboxStats, NewAgent, NewDelivery, NewEvent,
-    NewNumber, Page, Store, StoreError, StoreResult, WaNumber,
+    NewNumber, Page, PruneReport, Store, StoreError, StoreResult, WaNumber,
 };
 use ticketing_core::{AccountId, Plan};
 use time::{Duration, OffsetDateTime};
@@ -103,12 +104,15 @@ const BOOTSTRAP_LOCK: i32 = 0x5744_0001;
 const EVENTS_LOCK: i32 = 0x5744_0002;
 
 const DELIVERY_COLUMNS: &str =
-    "id, received_at, state, attempts, error, account_id, processed_at, body";
+    "id, received_at, size, state, attempts, error, account_id, processed_at, body";
 /// [`DELIVERY_COLUMNS`] qualified for the claim's `UPDATE … FROM`.
-const CLAIMED_COLUMNS: &str =
-    "d.id, d.received_at, d.state, d.attempts, d.error, d.account_id, d.processed_at, d.body";
-const SUMMARY_COLUMNS: &str =
-    "id, received_at, size, state, attempts, error, account_id, processed_at";
+const CLAIMED_COLUMNS: &str = "d.id, d.received_at, d.size, d.state, d.attempts, d.error, d.account_id, d.processed_at, d.body";
+/// Whether retention emptied the body (its length read from the row, not the body itself).
+const PRUNED: &str = "(size > 0 AND octet_length(body) = 0)";
+const SUMMARY_COLUMNS: &str = concat!(
+    "id, received_at, size, state, attempts, error, account_id, processed_at, ",
+    "(size > 0 AND octet_length(body) = 0) AS pruned"
+);
 pub(crate) const EVENT_COLUMNS: &str = "id, key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, account_id, \
      number_id, message_id, wa_id, subtype, wa_timestamp, payload";
 pub(crate) const NUMBER_COLUMNS: &str = "id, account_id, phone_number_id, waba_id, display_phone_number, name, access_token, \
@@ -773,13 +777,17 @@ impl Store for PostgresStore {
 
     async fn requeue_delivery(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let state: Option<String> =
-            sqlx::query_scalar("SELECT state FROM deliveries WHERE id = $1 FOR UPDATE")
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        match state.as_deref().map(convert::state).transpose()? {
+        let found: Option<(String, bool)> = sqlx::query_as(sql!(
+            "SELECT state, {PRUNED} FROM deliveries WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if found.as_ref().is_some_and(|(_, pruned)| *pruned) {
+            return Err(retention::pruned_conflict());
+        }
+        match found.map(|(s, _)| convert::state(&s)).transpose()? {
             None => return Err(StoreError::NotFound),
             Some(DeliveryState::Pending) => {
                 return Err(StoreError::Conflict(
@@ -798,6 +806,14 @@ impl Store for PostgresStore {
         .await
         .map_err(db_err)?;
         commit(tx).await
+    }
+
+    async fn prune_delivery_bodies(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<PruneReport> {
+        retention::prune_delivery_bodies(self, before, limit).await
     }
 
     async fn inbox_stats(&self) -> StoreResult<InboxStats> {

@@ -29,6 +29,7 @@ mod convert;
 mod directory;
 mod media;
 mod outbox;
+mod retention;
 mod settings;
 mod sla;
 mod tickets;
@@ -46,7 +47,7 @@ use std::time::Duration as StdDuration;
 use store::{
     Account, Agent, CompletionReport, Delivery, DeliveryCompletion, DeliveryFilter, DeliveryId,
     DeliveryState, DeliverySummary, Event, EventId, InboxStats, NewAgent, NewDelivery, NewEvent,
-    NewNumber, Page, Store, StoreError, StoreResult, WaNumber,
+    NewNumber, Page, PruneReport, Store, StoreError, StoreResult, WaNumber,
 };
 use ticketing_core::{AccountId, Plan};
 use time::{Duration, OffsetDateTime};
@@ -87,9 +88,13 @@ const WRITER_ACQUIRE_TIMEOUT: StdDuration = StdDuration::from_secs(120);
 const READERS: u32 = 4;
 
 const DELIVERY_COLUMNS: &str =
-    "id, received_at, state, attempts, error, account_id, processed_at, body";
-const SUMMARY_COLUMNS: &str =
-    "id, received_at, size, state, attempts, error, account_id, processed_at";
+    "id, received_at, size, state, attempts, error, account_id, processed_at, body";
+/// Whether retention emptied the body (its length read from the row, not the body itself).
+const PRUNED: &str = "(size > 0 AND length(body) = 0)";
+const SUMMARY_COLUMNS: &str = concat!(
+    "id, received_at, size, state, attempts, error, account_id, processed_at, ",
+    "(size > 0 AND length(body) = 0) AS pruned"
+);
 pub(crate) const EVENT_COLUMNS: &str = "id, key, delivery_id, recorded_at, kind, field, waba_id, phone_number_id, account_id, \
      number_id, message_id, wa_id, subtype, wa_timestamp, payload";
 pub(crate) const NUMBER_COLUMNS: &str = "id, account_id, phone_number_id, waba_id, display_phone_number, name, access_token, \
@@ -702,12 +707,16 @@ impl Store for SqliteStore {
 
     async fn requeue_delivery(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<()> {
         let mut tx = self.write().await?;
-        let state: Option<String> = sqlx::query_scalar("SELECT state FROM deliveries WHERE id = ?")
-            .bind(id.0)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        match state.as_deref().map(convert::state).transpose()? {
+        let found: Option<(String, bool)> =
+            sqlx::query_as(sql!("SELECT state, {PRUNED} FROM deliveries WHERE id = ?"))
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        if found.as_ref().is_some_and(|(_, pruned)| *pruned) {
+            return Err(retention::pruned_conflict());
+        }
+        match found.map(|(s, _)| convert::state(&s)).transpose()? {
             None => return Err(StoreError::NotFound),
             Some(DeliveryState::Pending) => {
                 return Err(StoreError::Conflict(
@@ -726,6 +735,14 @@ impl Store for SqliteStore {
         .await
         .map_err(db_err)?;
         commit(tx).await
+    }
+
+    async fn prune_delivery_bodies(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<PruneReport> {
+        retention::prune_delivery_bodies(self, before, limit).await
     }
 
     async fn inbox_stats(&self) -> StoreResult<InboxStats> {

@@ -745,6 +745,144 @@ pub async fn release_keeps_error_and_delays_until_retry_at(store: SharedStore) {
     );
 }
 
+/// Retention empties the bodies of processed deliveries received before the cutoff, walking
+/// ids from a cursor every caller shares: sizes, events and other states stay; the walk waits at
+/// a pending delivery until it is finished; nothing is pruned twice, even by two callers at
+/// once; a pruned delivery cannot be requeued.
+pub async fn retention_prunes_processed_bodies_once(store: SharedStore) {
+    let ids = insert_n(&store, 6).await;
+    assert_eq!(
+        store
+            .claim_deliveries("w", at(10), LEASE, 6)
+            .await
+            .expect("claim")
+            .len(),
+        6
+    );
+    let done = |state| finished(state, None);
+    store
+        .complete_delivery(
+            ids[0],
+            "w",
+            &processed(None, vec![message_event("msg:wamid.KEEP", None, None)]),
+            at(10),
+        )
+        .await
+        .expect("complete 0");
+    store
+        .complete_delivery(ids[1], "w", &done(DeliveryState::Quarantined), at(10))
+        .await
+        .expect("quarantine 1");
+    for i in [2, 4, 5] {
+        store
+            .complete_delivery(ids[i], "w", &done(DeliveryState::Processed), at(10))
+            .await
+            .expect("complete");
+    }
+    store
+        .release_delivery(ids[3], "w", "try again", at(20))
+        .await
+        .expect("release 3");
+
+    // Received at t0+0..5 s; a cutoff of t0+5 s leaves the last one too recent. The walk stops
+    // at the pending delivery 3, so 4 waits although it is old enough.
+    let r = store
+        .prune_delivery_bodies(at(5), 100)
+        .await
+        .expect("prune");
+    assert_eq!((r.examined, r.pruned, r.caught_up), (3, 2, true), "{r:?}");
+    let get = |i: usize| {
+        let store = store.clone();
+        let id = ids[i];
+        async move { store.get_delivery(id).await.expect("get") }
+    };
+    let d0 = get(0).await;
+    assert!(d0.pruned && d0.body.is_empty(), "{d0:?}");
+    assert_eq!((d0.size, d0.state), (7, DeliveryState::Processed));
+    let d1 = get(1).await;
+    assert!(!d1.pruned, "a quarantined body waits for an admin");
+    assert_eq!(&d1.body[..], b"{\"n\":1}");
+    assert!(get(2).await.pruned);
+    let d4 = get(4).await;
+    assert!(!d4.pruned && d4.size == 7 && d4.body.len() == 7, "{d4:?}");
+    let events = store.list_events(None, 100).await.expect("events");
+    assert!(
+        events.iter().any(|e| e.event.key == "msg:wamid.KEEP"),
+        "a pruned delivery keeps its events"
+    );
+    let listed = store
+        .list_deliveries(
+            &DeliveryFilter {
+                include_unassigned: true,
+                ..DeliveryFilter::default()
+            },
+            Page {
+                page: 1,
+                per_page: 100,
+            },
+        )
+        .await
+        .expect("list");
+    let mut flags: Vec<(DeliveryId, bool, i64)> =
+        listed.iter().map(|d| (d.id, d.pruned, d.size)).collect();
+    flags.sort();
+    let expected: Vec<(DeliveryId, bool, i64)> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i == 0 || i == 2, 7))
+        .collect();
+    assert_eq!(flags, expected);
+
+    let again = store
+        .prune_delivery_bodies(at(5), 100)
+        .await
+        .expect("prune again");
+    assert_eq!((again.examined, again.pruned), (0, 0), "{again:?}");
+
+    // Once 3 is finished the walk goes on, one delivery per call with a limit of one.
+    let claimed = store
+        .claim_deliveries("w", at(30), LEASE, 6)
+        .await
+        .expect("claim 3");
+    assert_eq!(id_list(&claimed), vec![ids[3]]);
+    store
+        .complete_delivery(ids[3], "w", &done(DeliveryState::Processed), at(30))
+        .await
+        .expect("complete 3");
+    for expected in [ids[3], ids[4]] {
+        let r = store
+            .prune_delivery_bodies(at(5), 1)
+            .await
+            .expect("prune one");
+        assert_eq!((r.examined, r.pruned, r.caught_up), (1, 1, false), "{r:?}");
+        assert!(store.get_delivery(expected).await.expect("get").pruned);
+    }
+    let r = store
+        .prune_delivery_bodies(at(5), 1)
+        .await
+        .expect("prune at the cutoff");
+    assert_eq!((r.examined, r.pruned, r.caught_up), (0, 0, true), "{r:?}");
+
+    let requeued = store.requeue_delivery(ids[0], at(40)).await;
+    assert!(
+        matches!(requeued, Err(StoreError::Conflict(_))),
+        "a pruned body cannot be processed again: {requeued:?}"
+    );
+    store
+        .requeue_delivery(ids[1], at(40))
+        .await
+        .expect("a quarantined delivery still can");
+
+    // Two callers at once prune the last one once between them.
+    let (a, b) = tokio::join!(
+        store.prune_delivery_bodies(at(100), 100),
+        store.prune_delivery_bodies(at(100), 100)
+    );
+    let (a, b) = (a.expect("prune a"), b.expect("prune b"));
+    assert_eq!(a.pruned + b.pruned, 1, "{a:?} {b:?}");
+    assert!(get(5).await.pruned);
+}
+
 /// Requeue puts finished deliveries back to pending; processing again doubles no event.
 pub async fn requeue_reprocesses_without_doubling_events(store: SharedStore) {
     let ids = insert_n(&store, 2).await;

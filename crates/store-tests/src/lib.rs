@@ -89,6 +89,7 @@ macro_rules! conformance_tests {
             complete_requires_a_lease,
             release_keeps_error_and_delays_until_retry_at,
             requeue_reprocesses_without_doubling_events,
+            retention_prunes_processed_bodies_once,
             list_deliveries_filters_and_pages,
             inbox_stats_counts,
             list_events_in_order_after_cursor,

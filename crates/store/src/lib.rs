@@ -162,8 +162,23 @@ pub trait Store:
     ) -> StoreResult<Vec<DeliverySummary>>;
 
     /// Puts a finished delivery (quarantined, unrouted or processed) back to pending so the job
-    /// loop processes it again. Events it already recorded are not doubled.
+    /// loop processes it again. Events it already recorded are not doubled. Fails with
+    /// [`StoreError::Conflict`] when it is pending already or its body was pruned.
     async fn requeue_delivery(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<()>;
+
+    /// Retention of raw bodies: walks deliveries in id order from where the last call stopped
+    /// (a cursor kept in the database, shared by every process), at most `limit` of them, and
+    /// empties the body of each processed one (`pruned` from then on; its size, events and the
+    /// tickets made of them stay). The walk stops before the first delivery received at or
+    /// after `before`, and before one still pending (it may yet be processed), so no delivery
+    /// it should prune is passed over. Quarantined and unrouted deliveries it passes keep
+    /// their bodies: they wait for an admin. Calls in several processes at once are
+    /// serialised; a second call over the same deliveries prunes nothing.
+    async fn prune_delivery_bodies(
+        &self,
+        before: OffsetDateTime,
+        limit: u32,
+    ) -> StoreResult<PruneReport>;
 
     /// Counts for health and metrics.
     async fn inbox_stats(&self) -> StoreResult<InboxStats>;

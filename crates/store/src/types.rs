@@ -105,8 +105,13 @@ pub struct Delivery {
     pub id: DeliveryId,
     /// When the server received it.
     pub received_at: OffsetDateTime,
-    /// The raw body.
+    /// The raw body (empty once pruned).
     pub body: Bytes,
+    /// The body's size in bytes as received (kept when the body is pruned).
+    pub size: i64,
+    /// Whether retention emptied the body ([`crate::Store::prune_delivery_bodies`]); its
+    /// events, and the tickets made of them, are kept.
+    pub pruned: bool,
     /// Where it stands.
     pub state: DeliveryState,
     /// How many times the job loop has claimed it.
@@ -128,6 +133,8 @@ pub struct DeliverySummary {
     pub received_at: OffsetDateTime,
     /// The body's size in bytes.
     pub size: i64,
+    /// Whether retention emptied the body.
+    pub pruned: bool,
     /// Where it stands.
     pub state: DeliveryState,
     /// How many times it was claimed.
@@ -282,6 +289,18 @@ pub struct CompletionReport {
     pub recorded: u64,
     /// Events skipped because their key was already recorded.
     pub duplicates: u64,
+}
+
+/// What one call of [`crate::Store::prune_delivery_bodies`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PruneReport {
+    /// Deliveries the retention cursor moved past.
+    pub examined: u32,
+    /// Bodies emptied among them (the processed ones).
+    pub pruned: u32,
+    /// Whether the cursor stopped before `limit` deliveries: at a delivery too recent or still
+    /// pending, or at the end. `false` means another call may find more at once.
+    pub caught_up: bool,
 }
 
 /// Inbox counts.

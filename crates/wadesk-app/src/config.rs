@@ -57,6 +57,10 @@ pub struct Config {
     /// `WADESK_INBOX_LOOPS`: inbox loops this process runs; unset, the store's
     /// (`Store::inbox_loops`: 2 on PostgreSQL, 1 on SQLite).
     pub inbox_loops: Option<usize>,
+    /// `WADESK_DELIVERY_RETENTION_DAYS`: days a processed webhook delivery keeps its raw body
+    /// (1–3650; unset or 0: kept for ever). Its events and tickets are kept either way
+    /// ([`crate::retention`]).
+    pub delivery_retention_days: Option<u32>,
 }
 
 impl std::fmt::Debug for Config {
@@ -86,6 +90,7 @@ impl std::fmt::Debug for Config {
             .field("jobs_nice", &self.jobs_nice)
             .field("ticket_lanes", &self.ticket_lanes)
             .field("inbox_loops", &self.inbox_loops)
+            .field("delivery_retention_days", &self.delivery_retention_days)
             .finish()
     }
 }
@@ -110,6 +115,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_GRAPH_BASE_URL: &str = "https://graph.facebook.com";
 /// The default Graph API version.
 pub const DEFAULT_GRAPH_API_VERSION: &str = "v23.0";
+/// The longest `WADESK_DELIVERY_RETENTION_DAYS` (ten years).
+pub const MAX_RETENTION_DAYS: u32 = 3650;
 /// `WADESK_JOBS_NICE` when unset.
 pub const DEFAULT_JOBS_NICE: u8 = 10;
 
@@ -262,7 +269,25 @@ impl Config {
                 })?,
         };
 
+        let delivery_retention_days = match get("WADESK_DELIVERY_RETENTION_DAYS") {
+            None => None,
+            Some(v) => match v.parse::<u32>() {
+                Ok(0) => None,
+                Ok(days) if days <= MAX_RETENTION_DAYS => Some(days),
+                _ => {
+                    return Err(ConfigError {
+                        variable: "WADESK_DELIVERY_RETENTION_DAYS",
+                        value: v.clone(),
+                        reason: format!(
+                            "expected a whole number of days from 1 to {MAX_RETENTION_DAYS}, or 0 to keep bodies for ever"
+                        ),
+                    });
+                }
+            },
+        };
+
         Ok(Config {
+            delivery_retention_days,
             jobs_cpu,
             jobs_nice,
             ticket_lanes,
@@ -413,6 +438,20 @@ mod tests {
             assert_eq!(e.variable, "WADESK_TICKET_LANES", "{bad}");
         }
         assert!(cfg(&[("WADESK_INBOX_LOOPS", "0")]).is_err());
+    }
+
+    #[test]
+    fn delivery_retention_is_off_unless_set_in_whole_days() {
+        assert_eq!(cfg(&[]).unwrap().delivery_retention_days, None);
+        let days = |v: &str| cfg(&[("WADESK_DELIVERY_RETENTION_DAYS", v)]);
+        assert_eq!(days("0").unwrap().delivery_retention_days, None);
+        assert_eq!(days(" 30 ").unwrap().delivery_retention_days, Some(30));
+        assert_eq!(days("3650").unwrap().delivery_retention_days, Some(3650));
+        for bad in ["3651", "-1", "1.5", "thirty", "1e3"] {
+            let e = days(bad).unwrap_err();
+            assert_eq!(e.variable, "WADESK_DELIVERY_RETENTION_DAYS", "{bad:?}");
+            assert!(e.reason.contains("from 1 to 3650"), "{}", e.reason);
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod lanes;
 pub mod media;
 pub mod metrics;
 pub mod outbound;
+pub mod retention;
 pub mod sla;
 pub mod sweep;
 pub mod templates;
@@ -400,6 +401,13 @@ impl Wadesk {
                 outbound::graph_client(&self.config),
                 self.config.template_sync_interval,
                 TEMPLATES_POLL,
+                shutdown.clone(),
+            )),
+            Box::pin(retention::run_retention(
+                self.store.clone(),
+                self.clock.clone(),
+                self.config.delivery_retention_days,
+                retention::RETENTION_POLL,
                 shutdown.clone(),
             )),
             Box::pin(webhooks_out::run_webhooks_out(

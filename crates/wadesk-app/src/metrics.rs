@@ -68,6 +68,10 @@ fn describe() {
         "Webhook deliveries refused, by reason."
     );
     describe_counter!(
+        "wadesk_delivery_bodies_pruned_total",
+        "Raw bodies of processed deliveries emptied by retention (WADESK_DELIVERY_RETENTION_DAYS)."
+    );
+    describe_counter!(
         "wadesk_webhook_deliveries_processed_total",
         "Deliveries the job loop finished, by final state."
     );

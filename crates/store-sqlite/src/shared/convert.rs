@@ -52,9 +52,12 @@ pub(crate) fn state(raw: &str) -> StoreResult<DeliveryState> {
 
 pub(crate) fn delivery(row: &DbRow) -> StoreResult<Delivery> {
     let body: Vec<u8> = col(row, "body")?;
+    let size: i64 = col(row, "size")?;
     Ok(Delivery {
         id: DeliveryId(col(row, "id")?),
         received_at: instant(col(row, "received_at")?)?,
+        pruned: body.is_empty() && size > 0,
+        size,
         body: body.into(),
         state: state(&col::<String>(row, "state")?)?,
         attempts: attempts(row)?,
@@ -69,6 +72,7 @@ pub(crate) fn summary(row: &DbRow) -> StoreResult<DeliverySummary> {
         id: DeliveryId(col(row, "id")?),
         received_at: instant(col(row, "received_at")?)?,
         size: col(row, "size")?,
+        pruned: col(row, "pruned")?,
         state: state(&col::<String>(row, "state")?)?,
         attempts: attempts(row)?,
         error: col(row, "error")?,

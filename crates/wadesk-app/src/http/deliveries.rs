@@ -31,6 +31,8 @@ pub(super) struct DeliveryView {
     received_at: String,
     processed_at: Option<String>,
     size: i64,
+    /// Retention emptied the body (`WADESK_DELIVERY_RETENTION_DAYS`): no `body` then.
+    body_pruned: bool,
     attempts: i32,
     error: Option<String>,
     account_id: Option<i64>,
@@ -48,6 +50,7 @@ impl From<&DeliverySummary> for DeliveryView {
             received_at: rfc3339(d.received_at),
             processed_at: d.processed_at.map(rfc3339),
             size: d.size,
+            body_pruned: d.pruned,
             attempts: d.attempts,
             error: d.error.clone(),
             account_id: d.account_id.map(AccountId::get),
@@ -60,6 +63,7 @@ impl From<&DeliverySummary> for DeliveryView {
 impl From<&Delivery> for DeliveryView {
     fn from(d: &Delivery) -> Self {
         let (body, body_base64) = match std::str::from_utf8(&d.body) {
+            _ if d.pruned => (None, None),
             Ok(s) => (Some(s.to_owned()), None),
             Err(_) => (
                 None,
@@ -71,7 +75,8 @@ impl From<&Delivery> for DeliveryView {
             state: d.state,
             received_at: rfc3339(d.received_at),
             processed_at: d.processed_at.map(rfc3339),
-            size: d.body.len() as i64,
+            size: d.size,
+            body_pruned: d.pruned,
             attempts: d.attempts,
             error: d.error.clone(),
             account_id: d.account_id.map(AccountId::get),
@@ -158,6 +163,15 @@ pub(super) async fn reprocess(
             "state",
             "already_pending",
             "This delivery is already waiting for processing.",
+        ));
+    }
+    if d.pruned {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            "body",
+            "body_pruned",
+            "Retention emptied this delivery's body (WADESK_DELIVERY_RETENTION_DAYS); it cannot be processed again.",
         ));
     }
     app.store.requeue_delivery(d.id, app.clock.now()).await?;

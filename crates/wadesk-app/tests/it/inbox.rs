@@ -593,3 +593,142 @@ async fn a_separate_worker_processes_what_the_server_stores(backend: Backend) {
     app.stop().await;
 }
 on_both!(a_separate_worker_processes_what_the_server_stores);
+
+/// Retention (`WADESK_DELIVERY_RETENTION_DAYS`): the job empties the bodies of processed
+/// deliveries older than the setting; their tickets and events stay, the API says the body was
+/// pruned and refuses to process it again, and a quarantined body is kept for its admin.
+async fn retention_prunes_old_bodies_and_keeps_their_tickets(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    app.connect_number(PNID).await;
+    let body = serde_json::to_vec(&notification(
+        PNID,
+        vec![text("wamid.OLD1", 1_749_416_383, "keep my ticket")],
+        vec![],
+    ))
+    .unwrap();
+    assert_eq!(app.post_signed(&body).await.status(), 200);
+    assert_eq!(app.post_signed(b"{not json").await.status(), 200);
+    let stats = app.drained().await;
+    assert_eq!(stats.quarantined, 1);
+    let deliveries = app
+        .store
+        .list_deliveries(
+            &DeliveryFilter {
+                include_unassigned: true,
+                ..DeliveryFilter::default()
+            },
+            Page::default(),
+        )
+        .await
+        .unwrap();
+    let processed = deliveries
+        .iter()
+        .find(|d| d.state == DeliveryState::Processed)
+        .expect("the message's delivery")
+        .id;
+    let quarantined = deliveries
+        .iter()
+        .find(|d| d.state == DeliveryState::Quarantined)
+        .expect("the bad body")
+        .id;
+    let show = |id: store::DeliveryId| {
+        let req = app.api(
+            reqwest::Method::GET,
+            &format!("/whatsapp/webhook_deliveries/{}", id.0),
+        );
+        async move {
+            req.send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(show(processed).await["body_pruned"], false);
+
+    // Thirty-one days later, with thirty days of retention, the job's loop prunes it.
+    let clock = wadesk_app::ManualClock::new(
+        wadesk_app::Clock::now(&wadesk_app::SystemClock) + time::Duration::days(31),
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let job = tokio::spawn(wadesk_app::retention::run_retention(
+        app.store.clone(),
+        std::sync::Arc::new(clock.clone()),
+        Some(30),
+        std::time::Duration::from_millis(20),
+        stop.clone(),
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !app.store.get_delivery(processed).await.unwrap().pruned {
+        assert!(std::time::Instant::now() < deadline, "never pruned");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.cancel();
+    job.await.unwrap();
+
+    let shown = show(processed).await;
+    assert_eq!(shown["body_pruned"], true);
+    assert_eq!(shown["size"], body.len());
+    assert_eq!(shown["state"], "processed");
+    assert!(shown.get("body").is_none() && shown.get("body_base64").is_none());
+    let refused = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/whatsapp/webhook_deliveries/{}/reprocess", processed.0),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409);
+    let refused: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(refused["errors"][0]["code"], "body_pruned", "{refused}");
+
+    // The quarantined body is kept; the ticket and its message are untouched.
+    let kept = show(quarantined).await;
+    assert_eq!(
+        (&kept["body_pruned"], &kept["body"]),
+        (&serde_json::json!(false), &serde_json::json!("{not json"))
+    );
+    let tickets: serde_json::Value = app
+        .api(reqwest::Method::GET, "/tickets")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ticket = tickets.as_array().unwrap()[0]["id"].as_i64().unwrap();
+    let conversation: serde_json::Value = app
+        .api(
+            reqwest::Method::GET,
+            &format!("/tickets/{ticket}/conversations"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let texts =
+        serde_json::to_string(&conversation).unwrap() + &serde_json::to_string(&tickets).unwrap();
+    assert!(texts.contains("keep my ticket"), "{texts}");
+    assert!(
+        app.event_keys(EventKind::Message)
+            .await
+            .contains(&format!("msg:{PNID}:wamid.OLD1"))
+    );
+
+    // Again: nothing more to prune.
+    let again = wadesk_app::retention::prune_pass(
+        app.store.as_ref(),
+        &clock,
+        30,
+        &tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, 0);
+    app.stop().await;
+}
+on_both!(retention_prunes_old_bodies_and_keeps_their_tickets);

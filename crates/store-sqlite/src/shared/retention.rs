@@ -1,0 +1,79 @@
+// Shared by `store-sqlite` and `store-postgres`: each adapter's `src/retention.rs` names its
+// database (`Db`), `AdapterStore` (with `begin_write`) and `FOR_UPDATE` (the clause that locks
+// the cursor's row: empty on SQLite, whose write transactions hold the one write lock, `FOR
+// UPDATE` on PostgreSQL), then includes this file.
+use sqlx::{QueryBuilder, Row};
+use store::{DeliveryState, PruneReport, StoreError, StoreResult};
+use time::OffsetDateTime;
+
+use crate::convert::{db_err, millis};
+
+/// Requeueing a delivery whose body retention emptied.
+pub(crate) fn pruned_conflict() -> StoreError {
+    StoreError::Conflict(
+        "the delivery's body was pruned by retention; it cannot be processed again".to_owned(),
+    )
+}
+
+/// [`store::Store::prune_delivery_bodies`]: one transaction that reads the cursor, walks the
+/// deliveries after it by primary key, empties the processed ones' bodies and moves the cursor.
+pub(crate) async fn prune_delivery_bodies(
+    store: &AdapterStore,
+    before: OffsetDateTime,
+    limit: u32,
+) -> StoreResult<PruneReport> {
+    let mut tx = store.begin_write().await?;
+    let cursor: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT last_id FROM delivery_retention WHERE id = 1 {FOR_UPDATE}"
+    )))
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let mut walk = QueryBuilder::<Db>::new(
+        "SELECT id, received_at, state FROM deliveries WHERE id > ",
+    );
+    walk.push_bind(cursor)
+        .push(" ORDER BY id LIMIT ")
+        .push_bind(i64::from(limit));
+    let rows = walk.build().fetch_all(&mut *tx).await.map_err(db_err)?;
+    let before = millis(before);
+    let mut report = PruneReport {
+        caught_up: rows.len() < limit as usize,
+        ..PruneReport::default()
+    };
+    let mut last = cursor;
+    let mut processed = 0u32;
+    for row in &rows {
+        let received_at: i64 = row.try_get("received_at").map_err(db_err)?;
+        let state: String = row.try_get("state").map_err(db_err)?;
+        let state = DeliveryState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("column state: unknown value {state:?}")))?;
+        if received_at >= before || state == DeliveryState::Pending {
+            report.caught_up = true;
+            break;
+        }
+        last = row.try_get("id").map_err(db_err)?;
+        report.examined += 1;
+        processed += u32::from(state == DeliveryState::Processed);
+    }
+    if report.examined == 0 {
+        return Ok(report);
+    }
+    if processed > 0 {
+        let mut prune = QueryBuilder::<Db>::new("UPDATE deliveries SET body = ");
+        prune
+            .push_bind(Vec::<u8>::new())
+            .push(" WHERE id > ")
+            .push_bind(cursor)
+            .push(" AND id <= ")
+            .push_bind(last)
+            .push(" AND state = 'processed'");
+        let done = prune.build().execute(&mut *tx).await.map_err(db_err)?;
+        report.pruned = u32::try_from(done.rows_affected()).unwrap_or(u32::MAX);
+    }
+    let mut advance = QueryBuilder::<Db>::new("UPDATE delivery_retention SET last_id = ");
+    advance.push_bind(last).push(" WHERE id = 1");
+    advance.build().execute(&mut *tx).await.map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(report)
+}

@@ -235,6 +235,17 @@ impl TestApp {
             .basic_auth(API_KEY, Some("X"))
     }
 
+    /// `GET /api/v2{path}` as the admin: asserts a 200, returns its JSON.
+    pub(crate) async fn get_json(&self, path: &str) -> serde_json::Value {
+        let resp = self
+            .api(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200, "GET {path}");
+        resp.json().await.expect("a JSON answer")
+    }
+
     pub(crate) fn api_as(
         &self,
         key: &str,

@@ -632,17 +632,10 @@ async fn retention_prunes_old_bodies_and_keeps_their_tickets(backend: Backend) {
         .expect("the bad body")
         .id;
     let show = |id: store::DeliveryId| {
-        let req = app.api(
-            reqwest::Method::GET,
-            &format!("/whatsapp/webhook_deliveries/{}", id.0),
-        );
+        let app = &app;
         async move {
-            req.send()
+            app.get_json(&format!("/whatsapp/webhook_deliveries/{}", id.0))
                 .await
-                .unwrap()
-                .json::<serde_json::Value>()
-                .await
-                .unwrap()
         }
     };
     assert_eq!(show(processed).await["body_pruned"], false);
@@ -690,26 +683,11 @@ async fn retention_prunes_old_bodies_and_keeps_their_tickets(backend: Backend) {
         (&kept["body_pruned"], &kept["body"]),
         (&serde_json::json!(false), &serde_json::json!("{not json"))
     );
-    let tickets: serde_json::Value = app
-        .api(reqwest::Method::GET, "/tickets")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tickets = app.get_json("/tickets").await;
     let ticket = tickets.as_array().unwrap()[0]["id"].as_i64().unwrap();
-    let conversation: serde_json::Value = app
-        .api(
-            reqwest::Method::GET,
-            &format!("/tickets/{ticket}/conversations"),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let conversation = app
+        .get_json(&format!("/tickets/{ticket}/conversations"))
+        .await;
     let texts =
         serde_json::to_string(&conversation).unwrap() + &serde_json::to_string(&tickets).unwrap();
     assert!(texts.contains("keep my ticket"), "{texts}");

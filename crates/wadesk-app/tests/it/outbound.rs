@@ -75,12 +75,6 @@ impl TestApp {
         resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
     }
 
-    async fn get_json(&self, path: &str) -> Value {
-        let resp = self.api(Method::GET, path).send().await.unwrap();
-        assert_eq!(resp.status(), 200, "{path}");
-        resp.json().await.unwrap()
-    }
-
     /// Waits for `f` to return `Some`, polling.
     async fn until<T, F, Fut>(&self, what: &str, mut f: F) -> T
     where

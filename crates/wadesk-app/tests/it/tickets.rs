@@ -79,20 +79,14 @@ impl TestApp {
         }
     }
 
-    async fn get(&self, path: &str) -> Value {
-        let resp = self.api(Method::GET, path).send().await.unwrap();
-        assert_eq!(resp.status(), 200, "GET {path}");
-        resp.json().await.unwrap()
-    }
-
     async fn tickets(&self) -> Vec<Value> {
-        let mut v = self.get("/tickets").await.as_array().unwrap().clone();
+        let mut v = self.get_json("/tickets").await.as_array().unwrap().clone();
         v.sort_by_key(|t| t["id"].as_i64());
         v
     }
 
     async fn conversations(&self, ticket: i64) -> Vec<Value> {
-        self.get(&format!("/tickets/{ticket}/conversations"))
+        self.get_json(&format!("/tickets/{ticket}/conversations"))
             .await
             .as_array()
             .unwrap()
@@ -139,7 +133,7 @@ async fn threading_interval_boundary_and_reopen(backend: Backend) {
     assert_eq!(tickets[0]["source"], 13);
     assert_eq!(tickets[0]["status"], 2);
     assert_eq!(tickets[0]["subject"], "My order is late");
-    let one = app.get(&format!("/tickets/{first}")).await;
+    let one = app.get_json(&format!("/tickets/{first}")).await;
     assert_eq!(one["description_text"], "My order is late");
     assert_eq!(
         one["created_at"],
@@ -166,7 +160,7 @@ async fn threading_interval_boundary_and_reopen(backend: Backend) {
     app.set_status(second, 4).await;
     app.send(vec![text(ANA, "wamid.E", t + 60 * HOUR, "Still broken")])
         .await;
-    let t2 = app.get(&format!("/tickets/{second}")).await;
+    let t2 = app.get_json(&format!("/tickets/{second}")).await;
     assert_eq!(t2["status"], 2, "reopened");
     assert_eq!(texts(&app.conversations(second).await), ["Still broken"]);
 
@@ -399,7 +393,13 @@ async fn whatsapp_events(backend: Backend) {
     group["group_id"] = json!("120363000000000000@g.us");
     app.send(vec![group]).await;
     assert!(app.tickets().await.is_empty());
-    assert!(app.get("/contacts").await.as_array().unwrap().is_empty());
+    assert!(
+        app.get_json("/contacts")
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     app.send(vec![text(ANA, "wamid.A", t, "First")]).await;
     let mut reply = text(ANA, "wamid.R", t + 60, "Replying to my first");
@@ -496,7 +496,7 @@ async fn whatsapp_events(backend: Backend) {
     assert_eq!(image["body_text"], "the box");
 
     let full = app
-        .get(&format!(
+        .get_json(&format!(
             "/tickets/{id}?include=conversations,requester,stats"
         ))
         .await;
@@ -523,7 +523,7 @@ async fn number_change(backend: Backend) {
                "wa_id": "16505559999", "type": "user_changed_number"}),
     )])
     .await;
-    let contacts = app.get("/contacts").await;
+    let contacts = app.get_json("/contacts").await;
     assert_eq!(contacts.as_array().unwrap().len(), 1);
     assert_eq!(contacts[0]["whatsapp"]["wa_id"], "16505559999");
     assert_eq!(contacts[0]["mobile"], "+16505559999");
@@ -545,7 +545,7 @@ async fn number_change(backend: Backend) {
     .await;
     let tickets = app.tickets().await;
     assert_eq!(tickets.len(), 1);
-    assert_eq!(app.get("/contacts").await.as_array().unwrap().len(), 1);
+    assert_eq!(app.get_json("/contacts").await.as_array().unwrap().len(), 1);
     app.stop().await;
 }
 on_both!(number_change);
@@ -571,7 +571,7 @@ async fn several_contacts_late_arrival_and_redelivery(backend: Backend) {
         .await;
     let tickets = app.tickets().await;
     assert_eq!(tickets.len(), 3, "{tickets:?}");
-    let contacts = app.get("/contacts").await;
+    let contacts = app.get_json("/contacts").await;
     assert_eq!(contacts.as_array().unwrap().len(), 3);
     let ana = contacts
         .as_array()
@@ -580,10 +580,10 @@ async fn several_contacts_late_arrival_and_redelivery(backend: Backend) {
         .find(|c| c["whatsapp"]["wa_id"] == ANA)
         .unwrap()["id"]
         .clone();
-    let mine = app.get(&format!("/tickets?requester_id={ana}")).await;
+    let mine = app.get_json(&format!("/tickets?requester_id={ana}")).await;
     assert_eq!(mine.as_array().unwrap().len(), 1);
     let id = mine[0]["id"].as_i64().unwrap();
-    let full = app.get(&format!("/tickets/{id}")).await;
+    let full = app.get_json(&format!("/tickets/{id}")).await;
     assert_eq!(full["description_text"], "First, sent earlier");
     assert_eq!(full["subject"], "First, sent earlier");
     assert_eq!(
@@ -623,19 +623,19 @@ async fn contacts_api_and_isolation(backend: Backend) {
     app.send(vec![text(ANA, "wamid.A", t0(), "Hello")]).await;
     let tickets = app.tickets().await;
     assert_eq!(tickets[0]["requester_id"], created["id"], "same person");
-    let found = app.get("/contacts?phone=+16505551234").await;
+    let found = app.get_json("/contacts?phone=+16505551234").await;
     assert_eq!(found.as_array().unwrap().len(), 1);
     assert_eq!(found[0]["name"], "Ana Agent-Typed", "a typed name is kept");
     assert_eq!(found[0]["whatsapp"]["wa_id"], ANA);
     assert!(
-        app.get("/contacts?mobile=%2B14155550100")
+        app.get_json("/contacts?mobile=%2B14155550100")
             .await
             .as_array()
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        app.get("/contacts?email=ANA@example.com")
+        app.get_json("/contacts?email=ANA@example.com")
             .await
             .as_array()
             .unwrap()
@@ -664,7 +664,7 @@ async fn contacts_api_and_isolation(backend: Backend) {
         .unwrap();
     assert_eq!(bad.status(), 400);
 
-    let fields = app.get("/ticket_fields").await;
+    let fields = app.get_json("/ticket_fields").await;
     let source = fields
         .as_array()
         .unwrap()
@@ -817,7 +817,7 @@ async fn one_batch_sees_its_own_writes(backend: Backend) {
         text(ANA, "wamid.A4", t + 30 * HOUR + 1, "Still me"),
     ])
     .await;
-    let contacts = app.get("/contacts").await;
+    let contacts = app.get_json("/contacts").await;
     assert_eq!(contacts.as_array().unwrap().len(), 2, "{contacts}");
     let tickets = app.tickets().await;
     assert_eq!(tickets.len(), 3, "{tickets:?}");
@@ -835,7 +835,9 @@ async fn one_batch_sees_its_own_writes(backend: Backend) {
         ["Second"],
         "the description is the first message"
     );
-    let ticket = app.get(&format!("/tickets/{}", by_subject("First"))).await;
+    let ticket = app
+        .get_json(&format!("/tickets/{}", by_subject("First")))
+        .await;
     assert_eq!(ticket["description_text"], "First");
     let bo_ticket = by_subject("Olá");
     assert_eq!(texts(&app.conversations(bo_ticket).await), ["Tudo bem?"]);
@@ -911,9 +913,12 @@ async fn customers_applied_side_by_side(backend: Backend) {
         .find(|t| t["subject"] == "From Bo's phone")
         .expect("Bo's ticket");
     assert_ne!(bos["requester_id"], shared["id"]);
-    let contact = app.get(&format!("/contacts/{}", shared["id"])).await;
+    let contact = app.get_json(&format!("/contacts/{}", shared["id"])).await;
     assert_eq!(contact["whatsapp"]["wa_id"], ANA);
-    assert_eq!(app.get("/contacts").await.as_array().unwrap().len(), 14);
+    assert_eq!(
+        app.get_json("/contacts").await.as_array().unwrap().len(),
+        14
+    );
     app.stop().await;
 }
 on_both!(customers_applied_side_by_side);

@@ -713,18 +713,7 @@ impl Store for SqliteStore {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(db_err)?;
-        if found.as_ref().is_some_and(|(_, pruned)| *pruned) {
-            return Err(retention::pruned_conflict());
-        }
-        match found.map(|(s, _)| convert::state(&s)).transpose()? {
-            None => return Err(StoreError::NotFound),
-            Some(DeliveryState::Pending) => {
-                return Err(StoreError::Conflict(
-                    "the delivery is already pending".to_owned(),
-                ));
-            }
-            Some(_) => {}
-        }
+        retention::may_requeue(found)?;
         sqlx::query(
             "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, processed_at = NULL, \
              locked_by = NULL, locked_until = NULL WHERE id = ?",

@@ -8,11 +8,21 @@ use time::OffsetDateTime;
 
 use crate::convert::{db_err, millis};
 
-/// Requeueing a delivery whose body retention emptied.
-pub(crate) fn pruned_conflict() -> StoreError {
-    StoreError::Conflict(
-        "the delivery's body was pruned by retention; it cannot be processed again".to_owned(),
-    )
+/// Whether a delivery, found as `(state, pruned)`, may go back to pending
+/// ([`store::Store::requeue_delivery`]): it exists, is finished, and still has its body.
+pub(crate) fn may_requeue(found: Option<(String, bool)>) -> StoreResult<()> {
+    let (state, pruned) = found.ok_or(StoreError::NotFound)?;
+    if pruned {
+        return Err(StoreError::Conflict(
+            "the delivery's body was pruned by retention; it cannot be processed again".to_owned(),
+        ));
+    }
+    match crate::convert::state(&state)? {
+        DeliveryState::Pending => Err(StoreError::Conflict(
+            "the delivery is already pending".to_owned(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// [`store::Store::prune_delivery_bodies`]: one transaction that reads the cursor, walks the
@@ -45,9 +55,7 @@ pub(crate) async fn prune_delivery_bodies(
     let mut processed = 0u32;
     for row in &rows {
         let received_at: i64 = row.try_get("received_at").map_err(db_err)?;
-        let state: String = row.try_get("state").map_err(db_err)?;
-        let state = DeliveryState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("column state: unknown value {state:?}")))?;
+        let state = crate::convert::state(row.try_get("state").map_err(db_err)?)?;
         if received_at >= before || state == DeliveryState::Pending {
             report.caught_up = true;
             break;

@@ -713,7 +713,11 @@ impl Store for SqliteStore {
                 .fetch_optional(&mut *tx)
                 .await
                 .map_err(db_err)?;
-        retention::may_requeue(found)?;
+        if let Err(refused) = retention::may_requeue(found) {
+            // Ended at once: on PostgreSQL the row lock lasts until the rollback arrives.
+            tx.rollback().await.map_err(db_err)?;
+            return Err(refused);
+        }
         sqlx::query(
             "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, processed_at = NULL, \
              locked_by = NULL, locked_until = NULL WHERE id = ?",

@@ -838,6 +838,15 @@ pub async fn retention_prunes_processed_bodies_once(store: SharedStore) {
         .await
         .expect("prune again");
     assert_eq!((again.examined, again.pruned), (0, 0), "{again:?}");
+    // A call that found nothing has ended its transaction: the next one does not wait for it.
+    let third = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        store.prune_delivery_bodies(at(5), 100),
+    )
+    .await
+    .expect("a call after one that found nothing does not wait")
+    .expect("prune a third time");
+    assert_eq!(third.examined, 0, "{third:?}");
 
     // Once 3 is finished the walk goes on, one delivery per call with a limit of one.
     let claimed = store
@@ -858,9 +867,9 @@ pub async fn retention_prunes_processed_bodies_once(store: SharedStore) {
         assert!(store.get_delivery(expected).await.expect("get").pruned);
     }
     let r = store
-        .prune_delivery_bodies(at(5), 1)
+        .prune_delivery_bodies(at(5), 0)
         .await
-        .expect("prune at the cutoff");
+        .expect("prune at the cutoff (a limit of 0 walks one)");
     assert_eq!((r.examined, r.pruned, r.caught_up), (0, 0, true), "{r:?}");
 
     let requeued = store.requeue_delivery(ids[0], at(40)).await;

@@ -167,9 +167,9 @@ pub trait Store:
     async fn requeue_delivery(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<()>;
 
     /// Retention of raw bodies: walks deliveries in id order from where the last call stopped
-    /// (a cursor kept in the database, shared by every process), at most `limit` of them, and
-    /// empties the body of each processed one (`pruned` from then on; its size, events and the
-    /// tickets made of them stay). The walk stops before the first delivery received at or
+    /// (a cursor kept in the database, shared by every process), at most `limit` of them (at
+    /// least one), and empties the body of each processed one (`pruned` from then on; its
+    /// size, events and the tickets made of them stay). The walk stops before the first delivery received at or
     /// after `before`, and before one still pending (it may yet be processed), so no delivery
     /// it should prune is passed over. Quarantined and unrouted deliveries it passes keep
     /// their bodies: they wait for an admin. Calls in several processes at once are

@@ -157,6 +157,11 @@ struct ProcessingArgs {
     /// 1 on SQLite).
     #[arg(long)]
     inbox_loops: Option<usize>,
+    /// Afterwards, time retention emptying every processed body (the job of
+    /// `WADESK_DELIVERY_RETENTION_DAYS`, run as if the deliveries were two days old with one
+    /// day of retention).
+    #[arg(long)]
+    prune: bool,
 }
 
 fn run_tag() -> String {
@@ -476,6 +481,7 @@ async fn processing(args: ProcessingArgs) -> anyhow::Result<()> {
         inbox_loops: args.inbox_loops,
         lanes: args.lanes,
     };
+    let prune = args.prune;
     let args = args.raw;
     let tag = run_tag();
     let count = args.w.count.unwrap_or(100_000);
@@ -516,20 +522,39 @@ async fn processing(args: ProcessingArgs) -> anyhow::Result<()> {
     client::connect_numbers(&target, key, &NumberSpec::fleet(args.w.numbers.max(1))).await?;
     stop.cancel();
     let _ = server.await;
+    let runtime_independent = store.runtime_independent();
 
-    // The jobs run where the server would run them (`wadesk_app::affinity`).
-    let outcome = match jobs_cpu.resolve(store.runtime_independent()) {
+    // The jobs run where the server would run them (`wadesk_app::affinity`), and retention
+    // with them (a SQLite writer connection belongs with the runtime that used it last).
+    let jobs = async move {
+        let outcome = wa_loadgen::processing::run(store.clone(), &workload, concurrency).await?;
+        let pruned = if prune {
+            let clock = wadesk_app::ManualClock::new(
+                wadesk_app::Clock::now(&wadesk_app::SystemClock) + time::Duration::days(2),
+            );
+            let t = std::time::Instant::now();
+            let n = wadesk_app::retention::prune_pass(
+                store.as_ref(),
+                &clock,
+                1,
+                &tokio_util::sync::CancellationToken::new(),
+            )
+            .await?;
+            Some((n, t.elapsed().as_secs_f64()))
+        } else {
+            None
+        };
+        anyhow::Ok((outcome, pruned))
+    };
+    let (outcome, pruned) = match jobs_cpu.resolve(runtime_independent) {
         Some(cpu) => {
             let writers = wadesk_app::affinity::pin_sqlite_writer(cpu);
             eprintln!("jobs on CPU {cpu} (SQLite writer threads bound there: {writers})");
-            wadesk_app::affinity::spawn_on_cpu(cpu, async move {
-                wa_loadgen::processing::run(store, &workload, concurrency).await
-            })
-            .await??
+            wadesk_app::affinity::spawn_on_cpu(cpu, jobs).await??
         }
         None => {
             eprintln!("jobs on the main runtime (no CPU binding)");
-            wa_loadgen::processing::run(store, &workload, concurrency).await?
+            jobs.await?
         }
     };
     if let Some(s) = pg_store {
@@ -549,6 +574,13 @@ async fn processing(args: ProcessingArgs) -> anyhow::Result<()> {
         outcome.passes,
         outcome.tickets_s,
     );
+    if let Some((n, secs)) = pruned {
+        println!(
+            "retention ({}): {n} processed bodies emptied in {secs:.1} s ({:.0} bodies/s)",
+            if pg { "PostgreSQL" } else { "SQLite" },
+            n as f64 / secs
+        );
+    }
     if let Some(path) = &args.w.json_out {
         let mut f = std::fs::OpenOptions::new()
             .create(true)

@@ -32,6 +32,8 @@ pub(crate) async fn prune_delivery_bodies(
     before: OffsetDateTime,
     limit: u32,
 ) -> StoreResult<PruneReport> {
+    // A walk of nothing would never catch up: at least one delivery per call.
+    let limit = limit.max(1);
     let mut tx = store.begin_write().await?;
     let cursor: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT last_id FROM delivery_retention WHERE id = 1 {FOR_UPDATE}"
@@ -65,6 +67,10 @@ pub(crate) async fn prune_delivery_bodies(
         processed += u32::from(state == DeliveryState::Processed);
     }
     if report.examined == 0 {
+        // Ended now, not when the connection is next used: on PostgreSQL the transaction holds
+        // the cursor's row lock until its rollback reaches the server, and the next call would
+        // wait for it.
+        tx.rollback().await.map_err(db_err)?;
         return Ok(report);
     }
     if processed > 0 {

@@ -776,29 +776,7 @@ impl Store for PostgresStore {
     }
 
     async fn requeue_delivery(&self, id: DeliveryId, now: OffsetDateTime) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let found: Option<(String, bool)> = sqlx::query_as(sql!(
-            "SELECT state, {PRUNED} FROM deliveries WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if let Err(refused) = retention::may_requeue(found) {
-            // Ended at once: on PostgreSQL the row lock lasts until the rollback arrives.
-            tx.rollback().await.map_err(db_err)?;
-            return Err(refused);
-        }
-        sqlx::query(
-            "UPDATE deliveries SET state = 'pending', next_attempt_at = $1, processed_at = NULL, \
-             locked_by = NULL, locked_until = NULL WHERE id = $2",
-        )
-        .bind(millis(now))
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        commit(tx).await
+        retention::requeue_delivery(self, id, now).await
     }
 
     async fn prune_delivery_bodies(

@@ -1,16 +1,55 @@
 // Shared by `store-sqlite` and `store-postgres`: each adapter's `src/retention.rs` names its
-// database (`Db`), `AdapterStore` (with `begin_write`) and `FOR_UPDATE` (the clause that locks
-// the cursor's row: empty on SQLite, whose write transactions hold the one write lock, `FOR
-// UPDATE` on PostgreSQL), then includes this file.
+// database (`Db`), `AdapterStore` (with `begin_write`) and `FOR_UPDATE` (the row-locking clause:
+// empty on SQLite, whose write transactions hold the one write lock, `FOR UPDATE` on
+// PostgreSQL), and its `lib.rs` defines `PRUNED`; then it includes this file.
 use sqlx::{QueryBuilder, Row};
-use store::{DeliveryState, PruneReport, StoreError, StoreResult};
+use store::{DeliveryId, DeliveryState, PruneReport, StoreError, StoreResult};
 use time::OffsetDateTime;
 
 use crate::convert::{db_err, millis};
 
-/// Whether a delivery, found as `(state, pruned)`, may go back to pending
-/// ([`store::Store::requeue_delivery`]): it exists, is finished, and still has its body.
-pub(crate) fn may_requeue(found: Option<(String, bool)>) -> StoreResult<()> {
+/// [`store::Store::requeue_delivery`]: back to pending, if the delivery exists, is finished and
+/// still has its body.
+pub(crate) async fn requeue_delivery(
+    store: &AdapterStore,
+    id: DeliveryId,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    let mut tx = store.begin_write().await?;
+    let mut find = QueryBuilder::<Db>::new(format!(
+        "SELECT state, {} AS pruned FROM deliveries WHERE id = ",
+        crate::PRUNED
+    ));
+    find.push_bind(id.0).push(" ").push(FOR_UPDATE);
+    let found = find
+        .build()
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?
+        .map(|row| -> StoreResult<(String, bool)> {
+            Ok((
+                row.try_get("state").map_err(db_err)?,
+                row.try_get("pruned").map_err(db_err)?,
+            ))
+        })
+        .transpose()?;
+    if let Err(refused) = may_requeue(found) {
+        // Ended at once: on PostgreSQL the row lock lasts until the rollback arrives.
+        tx.rollback().await.map_err(db_err)?;
+        return Err(refused);
+    }
+    let mut requeue = QueryBuilder::<Db>::new(
+        "UPDATE deliveries SET state = 'pending', processed_at = NULL, locked_by = NULL, \
+         locked_until = NULL, next_attempt_at = ",
+    );
+    requeue.push_bind(millis(now)).push(" WHERE id = ").push_bind(id.0);
+    requeue.build().execute(&mut *tx).await.map_err(db_err)?;
+    tx.commit().await.map_err(db_err)
+}
+
+/// Whether a delivery, found as `(state, pruned)`, may go back to pending: it exists, is
+/// finished, and still has its body.
+fn may_requeue(found: Option<(String, bool)>) -> StoreResult<()> {
     let (state, pruned) = found.ok_or(StoreError::NotFound)?;
     if pruned {
         return Err(StoreError::Conflict(
